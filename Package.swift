@@ -1,0 +1,85 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Modules per docs/architecture.md: `polaris-warden` → `Warden` → (`PolarisAPI`, `Systemd`);
+/// `PolarisEmulator` → `PolarisAPI`. Executables hold wiring only.
+let package = Package(
+    name: "polaris-warden",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "polaris-warden", targets: ["polaris-warden"]),
+        .executable(name: "polaris-emulator", targets: ["polaris-emulator"]),
+        .library(name: "PolarisAPI", targets: ["PolarisAPI"]),
+        .library(name: "PolarisEmulator", targets: ["PolarisEmulator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // No default traits: keeps Foundation/ICU and unused features out of the binary.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        .target(
+            name: "Systemd",
+            dependencies: [
+                "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "PolarisAPI",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "PolarisEmulator",
+            dependencies: [
+                "PolarisAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Warden",
+            dependencies: [
+                "PolarisAPI",
+                "Systemd",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "polaris-warden",
+            dependencies: [
+                "Warden",
+                "PolarisEmulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "polaris-emulator",
+            dependencies: [
+                "PolarisEmulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(name: "PolarisAPITests", dependencies: ["PolarisAPI", "PolarisEmulator"]),
+        .testTarget(name: "PolarisEmulatorTests", dependencies: ["PolarisEmulator", "PolarisAPI"]),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),
+        .testTarget(name: "WardenTests", dependencies: ["Warden", "PolarisEmulator", "PolarisAPI"]),
+    ]
+)

@@ -1,0 +1,110 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Client-credentials access tokens, cached and refreshed before they expire (Polaris tokens
+/// live 5 minutes). `invalidate()` after a 401 makes the next call fetch a fresh one.
+actor OAuthTokenProvider {
+    private let clientID: String
+    private let clientSecret: Secret
+    private let tokenURL: String
+    private let httpClient: HTTPClient
+    private let timeout: Duration
+    private var cached: (token: Secret, refreshAt: ContinuousClock.Instant)?
+    private var inFlight: Task<Secret, any Error>?
+
+    init(clientID: String, clientSecret: Secret, tokenURL: String, httpClient: HTTPClient, timeout: Duration) {
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.tokenURL = tokenURL
+        self.httpClient = httpClient
+        self.timeout = timeout
+    }
+
+    func token() async throws -> Secret {
+        if let cached, ContinuousClock.now < cached.refreshAt { return cached.token }
+        if let inFlight { return try await inFlight.value }
+        let task = Task { try await self.fetch() }
+        inFlight = task
+        defer { inFlight = nil }
+        return try await task.value
+    }
+
+    func invalidate() {
+        cached = nil
+    }
+
+    private struct TokenResponse: Decodable {
+        let access_token: String
+        let expires_in: Double?
+    }
+
+    private func fetch() async throws -> Secret {
+        var request = HTTPClientRequest(url: tokenURL)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        let form = [
+            ("grant_type", "client_credentials"), ("client_id", clientID), ("client_secret", clientSecret.reveal()),
+        ].map { "\($0.0)=\(Self.formEncode($0.1))" }.joined(separator: "&")
+        request.body = .bytes(ByteBuffer(string: form))
+        let response: HTTPClientResponse
+        do {
+            response = try await httpClient.execute(request, timeout: .nanoseconds(Int64(timeout.nanosecondsClamped)))
+        } catch {
+            throw PolarisError.authentication(detail: "token endpoint unreachable: \(type(of: error))")
+        }
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard response.status == .ok else {
+            let message = PolarisErrorBody(json: (try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: body))) ?? .null).message
+            throw PolarisError.authentication(
+                detail: "token endpoint answered \(response.status.code)" + (message.map { ": \($0)" } ?? ""))
+        }
+        guard let decoded = try? JSONDecoder().decode(TokenResponse.self, from: Data(buffer: body)) else {
+            throw PolarisError.authentication(detail: "token endpoint sent no access_token")
+        }
+        let lifetime = decoded.expires_in ?? 300
+        // Refresh at 80% of the lifetime (at least 5 s early) so a request never carries a token
+        // that expires in flight.
+        let margin = max(5, lifetime * 0.2)
+        let refreshAt = ContinuousClock.now + .milliseconds(Int64(max(0, lifetime - margin) * 1000))
+        let token = Secret(decoded.access_token)
+        cached = (token, refreshAt)
+        return token
+    }
+
+    static func formEncode(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, clamped to Int64.
+    var nanosecondsClamped: Int64 {
+        let (seconds, attoseconds) = components
+        if seconds > Int64.max / 1_000_000_000 { return .max }
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

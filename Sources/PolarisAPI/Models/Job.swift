@@ -1,0 +1,151 @@
+/// A Polaris job: `JobResponse` from `GET /jobs/{id}` (with `spec`) or a `JobSummaryResponse`
+/// list item (without it). Members this project does not model are kept in `otherFields` and
+/// encoded back, so the emulator and the client round-trip unknown fields.
+public struct Job: Hashable, Sendable {
+    public var id: String
+    /// `streaming`, `batch`, ...
+    public var type: String
+    public var executionStatus: ExecutionStatus
+    public var desiredExecutionStatus: DesiredExecutionStatus?
+    public var health: JobHealth
+    public var createdBy: PolarisUser?
+    public var lastModifiedBy: PolarisUser?
+    public var createdTimestamp: PolarisTimestamp?
+    public var lastUpdatedTimestamp: PolarisTimestamp?
+    public var startedTimestamp: PolarisTimestamp?
+    public var completedTimestamp: PolarisTimestamp?
+    /// The submitted request, echoed; absent in list summaries.
+    public var spec: JobSpec?
+    /// `target` (`{"type":"table","tableName":...}`).
+    public var target: JSONValue?
+    /// `source` (`{"type":"connection","connectionName":...}` for streaming).
+    public var source: JSONValue?
+    /// Everything else (`mappings`, `readFromPoint`, ... at top level for streaming jobs).
+    public var otherFields: [String: JSONValue]
+
+    public init(
+        id: String, type: String, executionStatus: ExecutionStatus,
+        desiredExecutionStatus: DesiredExecutionStatus? = .running, health: JobHealth = .ok,
+        createdBy: PolarisUser? = nil, lastModifiedBy: PolarisUser? = nil,
+        createdTimestamp: PolarisTimestamp? = nil, lastUpdatedTimestamp: PolarisTimestamp? = nil,
+        startedTimestamp: PolarisTimestamp? = nil, completedTimestamp: PolarisTimestamp? = nil,
+        spec: JobSpec? = nil, target: JSONValue? = nil, source: JSONValue? = nil,
+        otherFields: [String: JSONValue] = [:]
+    ) {
+        self.id = id
+        self.type = type
+        self.executionStatus = executionStatus
+        self.desiredExecutionStatus = desiredExecutionStatus
+        self.health = health
+        self.createdBy = createdBy
+        self.lastModifiedBy = lastModifiedBy
+        self.createdTimestamp = createdTimestamp
+        self.lastUpdatedTimestamp = lastUpdatedTimestamp
+        self.startedTimestamp = startedTimestamp
+        self.completedTimestamp = completedTimestamp
+        self.spec = spec
+        self.target = target
+        self.source = source
+        self.otherFields = otherFields
+    }
+
+    /// `target.tableName`.
+    public var targetTable: String? { target?["tableName"]?.stringValue ?? spec?.targetTable }
+
+    /// `source.connectionName`.
+    public var connectionName: String? { source?["connectionName"]?.stringValue ?? spec?.connectionName }
+}
+
+extension Job: Codable {
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    private static let modelled: Set<String> = [
+        "id", "type", "executionStatus", "desiredExecutionStatus", "health", "createdBy", "lastModifiedBy",
+        "createdTimestamp", "lastUpdatedTimestamp", "startedTimestamp", "completedTimestamp", "spec", "target",
+        "source",
+    ]
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        id = try container.decode(String.self, forKey: Key("id"))
+        type = try container.decode(String.self, forKey: Key("type"))
+        executionStatus = try container.decode(ExecutionStatus.self, forKey: Key("executionStatus"))
+        desiredExecutionStatus = try container.decodeIfPresent(
+            DesiredExecutionStatus.self, forKey: Key("desiredExecutionStatus"))
+        health = try container.decodeIfPresent(JobHealth.self, forKey: Key("health")) ?? .ok
+        createdBy = try container.decodeIfPresent(PolarisUser.self, forKey: Key("createdBy"))
+        lastModifiedBy = try container.decodeIfPresent(PolarisUser.self, forKey: Key("lastModifiedBy"))
+        createdTimestamp = try container.decodeIfPresent(PolarisTimestamp.self, forKey: Key("createdTimestamp"))
+        lastUpdatedTimestamp = try container.decodeIfPresent(
+            PolarisTimestamp.self, forKey: Key("lastUpdatedTimestamp"))
+        startedTimestamp = try container.decodeIfPresent(PolarisTimestamp.self, forKey: Key("startedTimestamp"))
+        completedTimestamp = try container.decodeIfPresent(
+            PolarisTimestamp.self, forKey: Key("completedTimestamp"))
+        spec = try container.decodeIfPresent(JobSpec.self, forKey: Key("spec"))
+        target = try container.decodeIfPresent(JSONValue.self, forKey: Key("target"))
+        source = try container.decodeIfPresent(JSONValue.self, forKey: Key("source"))
+        var others: [String: JSONValue] = [:]
+        for key in container.allKeys where !Self.modelled.contains(key.stringValue) {
+            others[key.stringValue] = try container.decode(JSONValue.self, forKey: key)
+        }
+        otherFields = others
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        for (key, value) in otherFields where !Self.modelled.contains(key) {
+            try container.encode(value, forKey: Key(key))
+        }
+        try container.encode(id, forKey: Key("id"))
+        try container.encode(type, forKey: Key("type"))
+        try container.encode(executionStatus, forKey: Key("executionStatus"))
+        try container.encodeIfPresent(desiredExecutionStatus, forKey: Key("desiredExecutionStatus"))
+        try container.encode(health, forKey: Key("health"))
+        try container.encodeIfPresent(createdBy, forKey: Key("createdBy"))
+        try container.encodeIfPresent(lastModifiedBy, forKey: Key("lastModifiedBy"))
+        try container.encodeIfPresent(createdTimestamp, forKey: Key("createdTimestamp"))
+        try container.encodeIfPresent(lastUpdatedTimestamp, forKey: Key("lastUpdatedTimestamp"))
+        try container.encodeIfPresent(startedTimestamp, forKey: Key("startedTimestamp"))
+        try container.encodeIfPresent(completedTimestamp, forKey: Key("completedTimestamp"))
+        try container.encodeIfPresent(spec, forKey: Key("spec"))
+        try container.encodeIfPresent(target, forKey: Key("target"))
+        try container.encodeIfPresent(source, forKey: Key("source"))
+    }
+}
+
+/// `GET /jobs`: one page of job summaries.
+public struct JobList: Hashable, Sendable, Codable {
+    public var values: [Job]
+    public var moreResultsAvailable: Bool
+
+    public init(values: [Job], moreResultsAvailable: Bool) {
+        self.values = values
+        self.moreResultsAvailable = moreResultsAvailable
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        values = try container.decode([Job].self, forKey: .values)
+        moreResultsAvailable = try container.decodeIfPresent(Bool.self, forKey: .moreResultsAvailable) ?? false
+    }
+}
+
+/// `GET|POST /jobs/{id}/status`: `{"executionStatus": ...}`.
+public struct JobStatusResponse: Hashable, Sendable, Codable {
+    public var executionStatus: ExecutionStatus
+    public init(executionStatus: ExecutionStatus) { self.executionStatus = executionStatus }
+}
+
+/// `POST /jobs/{id}/status` and the legacy `PUT /jobs/{id}` body.
+public struct JobStatusRequest: Hashable, Sendable, Codable {
+    public var desiredExecutionStatus: DesiredExecutionStatus
+    public init(desiredExecutionStatus: DesiredExecutionStatus) {
+        self.desiredExecutionStatus = desiredExecutionStatus
+    }
+}
