@@ -196,7 +196,7 @@ public final class PolarisClient: Sendable {
         throws(PolarisError) -> Result
     {
         do {
-            return try JSONDecoder().decode(Result.self, from: Data(buffer: buffer))
+            return try JSONDecoder().decode(Result.self, from: Data(buffer.readableBytesView))
         } catch {
             throw .decoding(operation: operation, detail: String(describing: error).prefix(300).description)
         }
@@ -266,7 +266,7 @@ public final class PolarisClient: Sendable {
                     continue
                 }
                 let errorBody = PolarisErrorBody(
-                    json: (try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: responseBody))) ?? .null)
+                    json: (try? JSONDecoder().decode(JSONValue.self, from: Data(responseBody.readableBytesView))) ?? .null)
                 let failure = PolarisError.http(operation: operation, status: status, body: errorBody)
                 // 429 means "not processed": safe to retry even a create.
                 let retryable =

@@ -56,10 +56,11 @@ struct Endpoint {
     let host: String
 
     init?(_ url: String) {
-        guard let schemeEnd = url.range(of: "://") else { return nil }
-        scheme = url[..<schemeEnd.lowerBound].lowercased()
+        let parts = url.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        scheme = parts[0].lowercased()
         guard scheme == "http" || scheme == "https" else { return nil }
-        let rest = url[schemeEnd.upperBound...]
+        let rest = parts[1]
         let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         guard !authority.isEmpty, !authority.contains("@") else { return nil }
         if authority.hasPrefix("[") {
