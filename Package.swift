@@ -79,8 +79,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PolarisAPITests", dependencies: ["PolarisAPI", "PolarisEmulator"]),
-        .testTarget(name: "PolarisEmulatorTests", dependencies: ["PolarisEmulator", "PolarisAPI"]),
+        .testTarget(
+            name: "PolarisEmulatorTests",
+            dependencies: [
+                "PolarisEmulator", "PolarisAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),
-        .testTarget(name: "WardenTests", dependencies: ["Warden", "PolarisEmulator", "PolarisAPI"]),
+        .testTarget(
+            name: "WardenTests", dependencies: ["Warden", "PolarisEmulator", "PolarisAPI"], exclude: ["Fixtures"]),
     ]
 )

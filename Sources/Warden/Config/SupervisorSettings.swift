@@ -1,0 +1,43 @@
+/// What the supervisor does, and how patiently. Defaults are the documented ones
+/// (design §3); the config loader fills these from `supervisor` in the JSON config.
+public struct SupervisorSettings: Hashable, Sendable {
+    /// What to do with a job that someone canceled (canceled is terminal in Polaris).
+    public enum OnCanceled: String, Hashable, Sendable, CaseIterable { case recreate, leave }
+    /// What to do with a suspended job.
+    public enum OnSuspended: String, Hashable, Sendable, CaseIterable { case resume, leave }
+    /// What to do when the running job's spec differs from the desired one.
+    public enum OnSpecDrift: String, Hashable, Sendable, CaseIterable { case replace, report }
+
+    /// Crash-loop protection for recreate/replace.
+    public struct Recreate: Hashable, Sendable {
+        public var maxAttempts: Int = 5
+        public var windowSeconds: Double = 3600
+        public var backoffInitialSeconds: Double = 5
+        public var backoffMaxSeconds: Double = 300
+        public init() {}
+    }
+
+    public var pollIntervalSeconds: Double = 15
+    /// Consecutive `error` health observations before a replace.
+    public var unhealthyThreshold: Int = 3
+    /// Consecutive healthy observations that reset backoff and unhealthy counters.
+    public var healthyThreshold: Int = 3
+    public var recreate = Recreate()
+    public var onCanceled: OnCanceled = .recreate
+    public var onSuspended: OnSuspended = .resume
+    public var onSpecDrift: OnSpecDrift = .replace
+    /// `POST /jobs/{id}/reset` on stale offsets. Off by default: a reset loses or duplicates data.
+    public var autoResetOffsets: Bool = false
+    /// How long a job may stay `pending` before it is reported and then replaced.
+    public var pendingTimeoutSeconds: Double = 600
+    /// How long a job may stay `unknown` before it is reported and then replaced.
+    public var unknownTimeoutSeconds: Double = 600
+    /// Consecutive `warn`/`lost_connection_to_source` observations before the connection is tested.
+    public var lostConnectionThreshold: Int = 3
+    /// Healing actions executed at once.
+    public var maxConcurrentActions: Int = 4
+    /// Delete Polaris connections that the config does not declare. Off by default.
+    public var prune: Bool = false
+
+    public init() {}
+}

@@ -1,0 +1,95 @@
+import Logging
+import PolarisAPI
+import ServiceLifecycle
+import Systemd
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Wires the daemon together for `polaris-warden run`: config, secret, client, state,
+/// supervisor, watchdog, service group. Kept out of the executable so tests and `demo` use the
+/// same start-up path.
+public enum WardenDaemon {
+    /// A start-up failure with the exit code a systemd unit and a shell expect.
+    public struct StartupError: Error, CustomStringConvertible {
+        public let description: String
+        public let exitCode: Int32
+    }
+
+    /// EX_CONFIG: the configuration (or the credential it names) is wrong.
+    public static let exConfig: Int32 = 78
+
+    public static func loadConfig(path: String, logger: Logger) throws -> WardenConfig {
+        do {
+            let config = try ConfigLoader.load(path: path)
+            logger.log(
+                event: .configLoaded, "configuration loaded: \(config.connections.count) connections, \(config.jobs.count) jobs",
+                metadata: ["WARDEN_CONFIG": "\(path)"])
+            return config
+        } catch {
+            logger.log(event: .configRejected, "configuration rejected: \(error)", metadata: ["WARDEN_CONFIG": "\(path)"])
+            throw StartupError(description: "\(error)", exitCode: exConfig)
+        }
+    }
+
+    public static func clientConfiguration(
+        for config: WardenConfig, environment: [String: String], logger: Logger
+    ) throws -> PolarisClientConfiguration {
+        do {
+            return try SecretResolver.clientConfiguration(for: config.polaris, environment: environment)
+        } catch {
+            logger.log(event: .configRejected, "cannot use the Polaris settings: \(error)")
+            throw StartupError(description: "\(error)", exitCode: exConfig)
+        }
+    }
+
+    /// Loads the state file; a missing or corrupt one is reported and replaced by adoption.
+    public static func loadState(_ store: StateStore, logger: Logger) -> WardenState {
+        let (state, result) = store.load()
+        switch result {
+        case .loaded: break
+        case .missing:
+            logger.info("no state file at \(store.path): existing jobs will be adopted")
+        case .corrupt(let reason, let preservedAt):
+            logger.error(
+                "state file \(store.path) unusable (\(reason)); moved to \(preservedAt ?? "nowhere"); rebuilding by adoption"
+            )
+        }
+        return state
+    }
+
+    /// Runs until SIGTERM/SIGINT. Throws `StartupError` for bad config or credentials.
+    public static func run(
+        options: WardenService.Options, notifier: SystemdNotifier = SystemdNotifier(), logger: Logger
+    ) async throws {
+        let config = try loadConfig(path: options.configPath, logger: logger)
+        let clientConfiguration = try clientConfiguration(for: config, environment: options.environment, logger: logger)
+        let client = PolarisClient(configuration: clientConfiguration, logger: Logger(label: "polaris-api"))
+        mkdir(options.stateDirectory, 0o700)
+        let store = StateStore(path: options.stateDirectory + "/state.json")
+        let supervisor = JobSupervisor(
+            config: config, client: client, store: store, initialState: loadState(store, logger: logger), logger: logger)
+        // A cycle may legitimately take several request timeouts (retries); only a loop that
+        // has not finished a cycle in three poll intervals plus that much is wedged.
+        let stall = Duration.milliseconds(
+            Int64((config.supervisor.pollIntervalSeconds * 3 + config.polaris.requestTimeoutSeconds * 8) * 1000))
+        let watchdog = WatchdogService.fromEnvironment(stallTimeout: stall, notifier: notifier, logger: logger)
+        let service = WardenService(
+            supervisor: supervisor, options: options, notifier: notifier, watchdog: watchdog, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            notifier.stopping(status: "failed: \(error)")
+            throw error
+        }
+    }
+}

@@ -1,0 +1,20 @@
+/// What one reconcile cycle saw for one desired job.
+///
+/// The cycle has already matched "our" Polaris job (the state file's id first, else adoption of
+/// the newest non-terminal streaming job on the table) and computed drift, so the state machine
+/// only judges; it never looks anything up.
+public struct JobObservation: Hashable, Sendable {
+    /// Our job; nil when no job of ours exists for the table.
+    public var job: ObservedJob?
+    /// The job's echoed spec lacks or changes a field the desired spec sets (computed by the cycle;
+    /// defaults Polaris fills in are not drift).
+    public var specDrifted: Bool
+    /// The result of a connection test the machine asked for with `.testConnection`, when one ran.
+    public var connectionTest: ConnectionTestResult?
+
+    public init(job: ObservedJob?, specDrifted: Bool = false, connectionTest: ConnectionTestResult? = nil) {
+        self.job = job
+        self.specDrifted = specDrifted
+        self.connectionTest = connectionTest
+    }
+}

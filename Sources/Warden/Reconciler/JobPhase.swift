@@ -1,0 +1,70 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Where one job stands, for `STATUS=`, `polaris-warden status` and the demo table.
+public enum JobPhase: Hashable, Sendable {
+    /// No job exists: a create is due or in flight.
+    case creating
+    /// The job is `pending`, or was just created or resumed and not seen running yet.
+    case starting
+    /// `running`/`idle` and not unhealthy (warnings other than the ones below included).
+    case running
+    /// `error` health below `unhealthyThreshold`, or `lost_connection_to_source` being counted
+    /// or tested.
+    case unhealthy
+    /// The connection test failed: a source or IAM problem the warden cannot fix.
+    case sourceUnreachable
+    /// Stale offsets reported and not being reset (`autoResetOffsets` off, or reset once already).
+    case offsetsStale
+    /// Spec drift reported and left alone (`onSpecDrift: report`).
+    case drifted
+    /// A healing write went out; waiting for its effect.
+    case recovering
+    /// A write is due but waits for the backoff to end.
+    case backingOff(until: Date)
+    /// `suspended`, left alone (`onSuspended: leave`).
+    case suspendedLeft
+    /// `canceled`, left alone (`onCanceled: leave`).
+    case canceledLeft
+    /// Polaris reports `unknown`, not yet for `unknownTimeoutSeconds`.
+    case statusUnknown
+    /// An `executionStatus` this version does not know: nothing is written.
+    case unrecognized(String)
+    /// The crash-loop budget is exhausted: no writes until `retry`, a spec change or the window passing.
+    case gaveUp(since: Date)
+
+    /// The group `STATUS=` counts the job in (`StatusLine.groupOrder`).
+    public var statusGroup: String {
+        switch self {
+        case .running, .drifted: "running"
+        case .creating, .starting: "starting"
+        case .recovering, .backingOff: "recovering"
+        case .unhealthy, .sourceUnreachable, .offsetsStale: "unhealthy"
+        case .suspendedLeft, .canceledLeft: "left"
+        case .statusUnknown, .unrecognized: "unknown"
+        case .gaveUp: "gave up"
+        }
+    }
+
+    /// A short note for a job that needs attention (`retry in 40s`), nil when there is none.
+    public func statusNote(now: Date) -> String? {
+        switch self {
+        case .backingOff(let until):
+            let seconds = Int(until.timeIntervalSince(now).rounded(.up))
+            return seconds > 0 ? "retry in \(seconds)s" : "retrying"
+        case .gaveUp(let since):
+            let minutes = max(0, Int(now.timeIntervalSince(since) / 60))
+            return "gave up \(minutes)m ago"
+        case .sourceUnreachable: return "source unreachable"
+        case .offsetsStale: return "offsets stale"
+        case .drifted: return "spec drifted"
+        case .suspendedLeft: return "suspended"
+        case .canceledLeft: return "canceled"
+        case .unrecognized(let status): return "status \(status)"
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,260 @@
+import PolarisAPI
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The self-healing ladder (design §4): one observation in, at most one write out.
+extension JobReconciler {
+    /// What the ladder wants before crash-loop protection has its say.
+    enum Intent {
+        /// Nothing to write; the phase to show.
+        case wait(JobPhase)
+        /// A write; `budgeted` writes consume a crash-loop attempt; `phase` is shown once it is out.
+        case write(JobAction, budgeted: Bool, phase: JobPhase)
+        /// Test the connection: not a change to the job, so backoff does not hold it back.
+        case probe
+    }
+
+    /// `lost_connection_to_source`: Polaris lost a source it had connected to (warn).
+    static let lostConnectionCode = "lost_connection_to_source"
+    /// Taken as the stale-offset signal: an inference, Polaris documents no dedicated code; a job
+    /// whose checkpoint expired or whose stream was recreated cannot proceed from its offsets.
+    static let staleOffsetsCode = "unable_to_proceed"
+
+    /// Judges one cycle's observation. Returns reports (journal events) and at most one write.
+    public mutating func observe(
+        _ observation: JobObservation, settings: SupervisorSettings, now: Date,
+        random: inout some RandomNumberGenerator
+    ) -> [JobAction] {
+        var reports: [JobReport] = []
+        let waitForListing = track(observation, settings: settings, now: now, reports: &reports)
+        budget.expire(now: now, settings: settings.recreate)
+        if let since = budget.gaveUpSince {
+            guard budget.hasRoom(settings.recreate) else {
+                probe = .idle
+                phase = .gaveUp(since: since)
+                return reports.map(JobAction.report)
+            }
+            budget.leaveGaveUp()
+            reports.append(.leftGaveUp)
+        }
+
+        var write: JobAction?
+        let intent =
+            waitForListing ? .wait(.starting) : decide(observation, settings: settings, now: now, reports: &reports)
+        switch intent {
+        case .wait(let waiting):
+            phase = waiting
+        case .probe:
+            probe = .awaiting
+            write = .testConnection
+            phase = .unhealthy
+        case .write(let action, let budgeted, let issuedPhase):
+            if budgeted, !budget.hasRoom(settings.recreate) {
+                budget.giveUp(at: now)
+                probe = .idle
+                reports.append(
+                    .gaveUp(attempts: budget.attempts.count, windowSeconds: Int(settings.recreate.windowSeconds)))
+                phase = .gaveUp(since: now)
+            } else if let until = budget.nextActionAllowedAt, now < until {
+                phase = .backingOff(until: until)
+            } else {
+                if budgeted { budget.consume(at: now, settings: settings.recreate, random: &random) }
+                if case .resetOffsets = action { markers.insert(.offsetsReset) }
+                issued = (action, budgeted)
+                write = action
+                phase = issuedPhase
+            }
+        }
+        return reports.map(JobAction.report) + (write.map { [$0] } ?? [])
+    }
+
+    /// Updates identity and the observation counters; runs every cycle, gave-up or not, so a
+    /// healthy period is noticed whatever the machine is waiting for. True when a job was just
+    /// created and the listing does not show it yet: wait a cycle rather than create another.
+    mutating func track(
+        _ observation: JobObservation, settings: SupervisorSettings, now: Date, reports: inout [JobReport]
+    ) -> Bool {
+        guard let job = observation.job else {
+            if awaitingListing {
+                awaitingListing = false
+                return true
+            }
+            jobID = nil
+            forgetJob()
+            return false
+        }
+        awaitingListing = false
+        if job.id != jobID {
+            jobID = job.id
+            forgetJob()
+        }
+        let status = job.executionStatus
+        if !status.isTerminal { needsReplaceRunning = false }
+        if status != lastStatus {
+            lastStatus = status
+            statusSince = now
+            markers.subtract([.stalled, .unrecognizedStatus])
+        }
+        if status != .suspended { markers.remove(.leftSuspended) }
+
+        let live = status == .running || status == .idle
+        let health = job.health
+        if live, health.status == .warn, health.code == Self.lostConnectionCode {
+            lostConnectionCycles += 1
+        } else {
+            lostConnectionCycles = 0
+            probe = .idle
+            markers.remove(.sourceUnreachable)
+        }
+        if !(live && health.status == .warn && health.code == Self.staleOffsetsCode) {
+            markers.remove(.offsetsStale)
+        }
+
+        // Hysteresis: one `ok` does not clear the error count (flapping still accumulates); only
+        // `healthyThreshold` consecutive `ok` cycles do, and they also reset the backoff.
+        guard live else { return false }
+        switch health.status {
+        case .ok:
+            healthyCycles += 1
+            if healthyCycles >= settings.healthyThreshold {
+                let troubled = errorCycles > 0 || budget.consecutive > 0 || markers.contains(.unhealthy)
+                errorCycles = 0
+                markers.remove(.unhealthy)
+                budget.resetBackoff()
+                if troubled { reports.append(.recovered) }
+            }
+        case .error:
+            errorCycles += 1
+            healthyCycles = 0
+        case .warn, .unrecognized:
+            healthyCycles = 0
+        }
+        return false
+    }
+
+    /// The ladder's rows, in priority order.
+    mutating func decide(
+        _ observation: JobObservation, settings: SupervisorSettings, now: Date, reports: inout [JobReport]
+    ) -> Intent {
+        guard let job = observation.job else {
+            return .write(.create, budgeted: needsReplaceRunning, phase: .creating)
+        }
+        let health = job.health
+        switch job.executionStatus {
+        case .failed:
+            if mark(.failedObserved) { reports.append(.failedObserved(code: health.code, message: health.message)) }
+            return .write(.recreate(reason: .failed), budgeted: true, phase: .recovering)
+        case .completed:
+            if mark(.completedObserved) {
+                reports.append(.completedObserved(code: health.code, message: health.message))
+            }
+            return .write(.recreate(reason: .completed), budgeted: true, phase: .recovering)
+        case .canceled:
+            switch settings.onCanceled {
+            case .recreate:
+                return .write(.recreate(reason: .canceled), budgeted: true, phase: .recovering)
+            case .leave:
+                if mark(.leftCanceled) { reports.append(.leftCanceled) }
+                return .wait(.canceledLeft)
+            }
+        case .suspended:
+            switch settings.onSuspended {
+            case .resume:
+                return .write(.resume(jobID: job.id), budgeted: false, phase: .recovering)
+            case .leave:
+                if mark(.leftSuspended) { reports.append(.leftSuspended) }
+                return .wait(.suspendedLeft)
+            }
+        case .unrecognized(let raw):
+            if mark(.unrecognizedStatus) { reports.append(.unrecognizedStatus(raw)) }
+            return .wait(.unrecognized(raw))
+        case .pending, .unknown, .running, .idle:
+            return decideAlive(job, observation, settings: settings, now: now, reports: &reports)
+        }
+    }
+
+    /// A job that is not terminal, suspended or unrecognized.
+    mutating func decideAlive(
+        _ job: ObservedJob, _ observation: JobObservation, settings: SupervisorSettings, now: Date,
+        reports: inout [JobReport]
+    ) -> Intent {
+        if observation.specDrifted {
+            switch settings.onSpecDrift {
+            case .replace:
+                return .write(.replace(reason: .specDrift), budgeted: true, phase: .recovering)
+            case .report:
+                if mark(.drifted) { reports.append(.drifted) }
+            }
+        } else {
+            markers.remove(.drifted)
+        }
+        let calm: JobPhase = markers.contains(.drifted) ? .drifted : .running
+
+        switch job.executionStatus {
+        case .pending, .unknown:
+            let pending = job.executionStatus == .pending
+            let timeout = pending ? settings.pendingTimeoutSeconds : settings.unknownTimeoutSeconds
+            let elapsed = now.timeIntervalSince(statusSince ?? now)
+            guard elapsed > timeout else { return .wait(pending ? .starting : .statusUnknown) }
+            if mark(.stalled) { reports.append(.stalled(job.executionStatus, seconds: Int(elapsed))) }
+            return .write(
+                .replace(reason: pending ? .stalledPending : .stalledUnknown), budgeted: true, phase: .recovering)
+        default:
+            break
+        }
+
+        let health = job.health
+        switch health.status {
+        case .error:
+            guard errorCycles >= settings.unhealthyThreshold else { return .wait(.unhealthy) }
+            if mark(.unhealthy) {
+                reports.append(.unhealthy(consecutive: errorCycles, code: health.code, message: health.message))
+            }
+            return .write(.replace(reason: .unhealthy), budgeted: true, phase: .recovering)
+        case .warn where health.code == Self.lostConnectionCode:
+            return decideLostConnection(observation, settings: settings, now: now, reports: &reports)
+        case .warn where health.code == Self.staleOffsetsCode:
+            if settings.autoResetOffsets, !markers.contains(.offsetsReset) {
+                if mark(.offsetsStale) { reports.append(.offsetsStale(resetting: true)) }
+                return .write(.resetOffsets(jobID: job.id), budgeted: false, phase: .recovering)
+            }
+            if mark(.offsetsStale) { reports.append(.offsetsStale(resetting: false)) }
+            return .wait(.offsetsStale)
+        case .ok, .warn, .unrecognized:
+            return .wait(calm)
+        }
+    }
+
+    /// `lost_connection_to_source` for `lostConnectionThreshold` cycles: test the connection first.
+    /// A failing test is a source/IAM problem a new job cannot fix: report it once and re-test
+    /// every `backoffMaxSeconds`; a passing test means Polaris's side is stuck: replace.
+    mutating func decideLostConnection(
+        _ observation: JobObservation, settings: SupervisorSettings, now: Date, reports: inout [JobReport]
+    ) -> Intent {
+        guard lostConnectionCycles >= settings.lostConnectionThreshold else { return .wait(.unhealthy) }
+        if probe == .awaiting {
+            switch observation.connectionTest {
+            case .ok:
+                probe = .passed
+            case .failed(let message):
+                probe = .failed(retestAt: now.addingTimeInterval(settings.recreate.backoffMaxSeconds))
+                if mark(.sourceUnreachable) { reports.append(.sourceUnreachable(message: message)) }
+                return .wait(.sourceUnreachable)
+            case nil:
+                probe = .idle
+            }
+        }
+        switch probe {
+        case .passed:
+            return .write(.replace(reason: .lostConnection), budgeted: true, phase: .recovering)
+        case .failed(let retestAt) where now < retestAt:
+            return .wait(.sourceUnreachable)
+        case .idle, .awaiting, .failed:
+            return .probe
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import PolarisAPI
+import Warden
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// What `plan` prints, as a table or JSON.
+struct PlanReport: Encodable {
+    struct JobLine: Encodable {
+        var job: String
+        var table: String
+        var jobId: String?
+        var executionStatus: String?
+        var health: String?
+        var adopted: Bool
+        var specDrifted: Bool
+        var actions: [String]
+    }
+
+    struct ConnectionLine: Encodable {
+        var connection: String
+        var action: String
+    }
+
+    var connections: [ConnectionLine]
+    var jobs: [JobLine]
+
+    init(connections: [ConnectionAction], decisions: [JobSupervisor.Decision]) {
+        self.connections = connections.map { action in
+            switch action {
+            case .create(let name, _): ConnectionLine(connection: name, action: "create")
+            case .update(let name, _, let changes):
+                ConnectionLine(connection: name, action: "update " + changes.keys.sorted().joined(separator: ","))
+            case .delete(let name): ConnectionLine(connection: name, action: "delete")
+            }
+        }
+        jobs = decisions.map { decision in
+            JobLine(
+                job: decision.job.name, table: decision.job.table, jobId: decision.observed?.id,
+                executionStatus: decision.observed?.executionStatus.rawValue,
+                health: decision.observed.map { job in
+                    job.health.status.rawValue + (job.health.code.map { "/\($0)" } ?? "")
+                },
+                adopted: decision.adopted, specDrifted: decision.specDrifted,
+                actions: decision.actions.map(\.planDescription))
+        }
+    }
+
+    func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+
+    func table() -> String {
+        var rows = [["JOB", "TABLE", "POLARIS JOB", "STATUS", "HEALTH", "NEXT"]]
+        for line in jobs {
+            var next = line.actions.isEmpty ? "nothing to do" : line.actions.joined(separator: "; ")
+            if line.adopted { next = "adopt; " + next }
+            rows.append([
+                line.job, line.table, line.jobId.map { String($0.prefix(8)) } ?? "-", line.executionStatus ?? "-",
+                line.health ?? "-", next,
+            ])
+        }
+        var output = TextTable.render(rows)
+        if !connections.isEmpty {
+            output += "\n\nconnections:\n" + connections.map { "  \($0.connection): \($0.action)" }.joined(separator: "\n")
+        }
+        return output
+    }
+}
+
+extension JobAction {
+    var planDescription: String {
+        switch self {
+        case .create: "create"
+        case .recreate(let reason): "recreate (\(reason.rawValue))"
+        case .replace(let reason): "replace (\(reason.rawValue))"
+        case .resume: "resume"
+        case .resetOffsets: "reset offsets"
+        case .testConnection: "test connection"
+        case .report(let report): "report \(report)"
+        }
+    }
+}
+
+/// Left-aligned columns separated by two spaces.
+enum TextTable {
+    static func render(_ rows: [[String]]) -> String {
+        let columns = rows.map(\.count).max() ?? 0
+        var widths = [Int](repeating: 0, count: columns)
+        for row in rows {
+            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
+        }
+        return rows.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}

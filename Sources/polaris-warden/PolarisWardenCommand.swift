@@ -1,0 +1,88 @@
+import ArgumentParser
+import Logging
+import Systemd
+import Warden
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `polaris-warden`: keeps Imply Polaris streaming ingestion jobs alive.
+@main
+struct PolarisWardenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "polaris-warden",
+        abstract: "Keeps Imply Polaris streaming ingestion jobs alive: recreates, resumes and replaces jobs that fell over.",
+        discussion: """
+            The warden reads a JSON file of desired Polaris connections and streaming jobs, polls every
+            job's executionStatus and health, and heals what fell over, with backoff and a crash-loop
+            budget. Under systemd it runs as polaris-warden.service (`systemctl status polaris-warden`).
+
+            Start with:  polaris-warden check-config /etc/polaris-warden/config.json
+                         polaris-warden plan --config /etc/polaris-warden/config.json
+            Try it all without Polaris:  polaris-warden demo
+            """,
+        subcommands: [
+            RunCommand.self, PlanCommand.self, CheckConfigCommand.self, StatusCommand.self, RetryCommand.self,
+            DemoCommand.self,
+        ]
+    )
+}
+
+/// Options shared by the commands that read the config.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "The warden's JSON configuration.")
+    var config: String = "/etc/polaris-warden/config.json"
+}
+
+/// Options shared by the commands that read the state file.
+struct StateOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: "Directory of state.json (default: $STATE_DIRECTORY, else /var/lib/polaris-warden).")
+    var stateDirectory: String?
+
+    var resolved: String {
+        stateDirectory
+            ?? ProcessInfo.processInfo.environment["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init)
+            ?? "/var/lib/polaris-warden"
+    }
+}
+
+extension LogDestination: ExpressibleByArgument {}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Logging options of long-running commands.
+struct LogOptions: ParsableArguments {
+    @Option(name: .long, help: "Where events go: auto (journal under systemd, else stderr), journal or console.")
+    var log: LogDestination = .automatic
+
+    @Option(name: .long, help: "Lowest level logged: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func bootstrap() -> Logger {
+        log.bootstrap(logLevel: logLevel)
+        return Logger(label: "polaris-warden")
+    }
+}
+
+/// Prints an error the way a shell user expects and exits with its code.
+func fail(_ error: any Error) -> ExitCode {
+    FileHandleStandardError.write("polaris-warden: \(error)\n")
+    if let startup = error as? WardenDaemon.StartupError { return ExitCode(startup.exitCode) }
+    if error is ConfigError { return ExitCode(ConfigError.exitCode) }
+    return .failure
+}
+
+/// stderr without Foundation's FileHandle.
+enum FileHandleStandardError {
+    static func write(_ text: String) {
+        var text = text
+        text.withUTF8 { buffer in
+            _ = fwriteStandardError(buffer)
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Logging
+import PolarisAPI
+import PolarisEmulator
+import Testing
+
+@testable import Warden
+
+/// A warden wired to an in-process emulator on loopback, with a manual clock, a temporary
+/// state directory and recorded events.
+struct WardenHarness {
+    static let apiKey = "pok_harness_secret_4f1d"
+
+    let emulator: PolarisEmulator
+    let supervisor: JobSupervisor
+    let clock: ManualClock
+    let recorder: LogRecorder
+    let stateDirectory: String
+    let config: WardenConfig
+
+    static func make(
+        jobs: [String] = ["wikipedia-kinesis"], settings: SupervisorSettings = .testDefaults,
+        extraConnections: [DesiredConnection] = [], stateDirectory: String? = nil, emulator: PolarisEmulator? = nil,
+        initialState: WardenState? = nil
+    ) async throws -> WardenHarness {
+        let emulator = emulator ?? PolarisEmulator(configuration: EmulatorConfiguration(apiKey: apiKey))
+        if emulator.port == nil { _ = try await emulator.start() }
+        let directory = stateDirectory ?? FileManager.default.temporaryDirectory
+            .appendingPathComponent("warden-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var config = WardenConfig.test(url: emulator.baseURL, projectID: emulator.projectID, jobs: jobs, settings: settings)
+        config.connections += extraConnections
+        let clock = ManualClock()
+        let recorder = LogRecorder()
+        let client = PolarisClient(
+            configuration: try PolarisClientConfiguration(
+                url: emulator.baseURL, projectID: emulator.projectID, authentication: .apiKey(Secret(apiKey)),
+                requestTimeout: .seconds(2), maxRequestsPerSecond: 1000,
+                retry: RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(5), maxDelay: .milliseconds(50))))
+        let store = StateStore(path: directory + "/state.json")
+        let state = initialState ?? store.load().0
+        let supervisor = JobSupervisor(
+            config: config, client: client, store: store, initialState: state, logger: recorder.logger,
+            now: clock.function, random: SeededRandom(seed: 42))
+        return WardenHarness(
+            emulator: emulator, supervisor: supervisor, clock: clock, recorder: recorder, stateDirectory: directory,
+            config: config)
+    }
+
+    /// Runs one cycle after moving the clock by one poll interval.
+    func cycle(advance: Bool = true) async {
+        if advance { clock.advance(seconds: config.supervisor.pollIntervalSeconds) }
+        await supervisor.runCycle()
+    }
+
+    /// Runs cycles until `condition` holds (at most `limit`), returning how many ran.
+    @discardableResult
+    func cycles(until condition: () async -> Bool, limit: Int = 20, advance: Double? = nil) async -> Int {
+        for index in 1...limit {
+            if let advance { clock.advance(seconds: advance) }
+            await cycle()
+            if await condition() { return index }
+        }
+        return limit + 1
+    }
+
+    func jobs(on table: String) async -> [Job] { await emulator.jobs(onTable: table) }
+
+    func aliveJobs(on table: String) async -> [Job] {
+        await jobs(on: table).filter { !$0.executionStatus.isTerminal }
+    }
+
+    func ourJobID(_ name: String = "wikipedia-kinesis") async -> String? {
+        await supervisor.state.jobs[name]?.reconciler.jobID
+    }
+
+    /// Requests since the last `resetRequestLog`, without the admin API.
+    func apiRequests() async -> [RequestRecord] {
+        await emulator.requestLog().filter { !$0.path.hasPrefix("/_emulator") }
+    }
+
+    func writes() async -> [RequestRecord] {
+        await apiRequests().filter { $0.method != "GET" }
+    }
+
+    func stop() async {
+        await emulator.stop()
+        try? FileManager.default.removeItem(atPath: stateDirectory)
+    }
+}
+
+extension SupervisorSettings {
+    /// Thresholds small enough for quick scenarios; backoff short but real.
+    static var testDefaults: SupervisorSettings {
+        var settings = SupervisorSettings()
+        settings.pollIntervalSeconds = 5
+        settings.unhealthyThreshold = 3
+        settings.healthyThreshold = 3
+        settings.recreate.maxAttempts = 3
+        settings.recreate.windowSeconds = 3600
+        settings.recreate.backoffInitialSeconds = 1
+        settings.recreate.backoffMaxSeconds = 4
+        settings.pendingTimeoutSeconds = 30
+        settings.unknownTimeoutSeconds = 30
+        settings.lostConnectionThreshold = 2
+        return settings
+    }
+}
+
+extension WardenConfig {
+    static func connectionFields(_ name: String, stream: String = "demo-stream") -> [String: JSONValue] {
+        [
+            "type": "kinesis", "name": .string(name), "stream": .string(stream),
+            "awsEndpoint": "kinesis.us-east-1.amazonaws.com",
+            "awsAssumedRoleArn": "arn:aws:iam::012345678901:role/demo-role",
+        ]
+    }
+
+    static func spec(table: String, connection: String = "stream-wiki") -> JobSpec {
+        JobSpec(fields: [
+            "type": "streaming",
+            "source": [
+                "type": "connection", "connectionName": .string(connection),
+                "formatSettings": ["format": "nd-json"],
+                "inputSchema": [["name": "timestamp", "dataType": "string"]],
+            ],
+            "target": ["type": "table", "tableName": .string(table)],
+            "mappings": [["columnName": "__time", "expression": "TIME_PARSE(\"timestamp\")"]],
+            "createTableIfNotExists": true, "useSchemaDiscovery": true,
+        ])
+    }
+
+    /// Jobs named after their tables, all on the `stream-wiki` connection.
+    static func test(url: String, projectID: String, jobs: [String], settings: SupervisorSettings) -> WardenConfig {
+        WardenConfig(
+            polaris: PolarisSettings(
+                url: url, projectId: projectID, auth: .apiKey(.env("POLARIS_API_KEY")), requestTimeoutSeconds: 2,
+                maxRequestsPerSecond: 1000),
+            supervisor: settings,
+            connections: [
+                DesiredConnection(name: "stream-wiki", managed: true, type: "kinesis", fields: connectionFields("stream-wiki"))
+            ],
+            jobs: jobs.map { DesiredJob(name: $0, spec: spec(table: $0)) })
+    }
+}
