@@ -2,6 +2,7 @@
 import Glibc
 #endif
 
+/// Writes to file descriptor 2 directly (no shared `FILE*`, nothing to flush).
 func fwriteStandardError(_ buffer: UnsafeBufferPointer<UInt8>) -> Int {
-    fwrite(buffer.baseAddress, 1, buffer.count, stderr)
+    write(STDERR_FILENO, buffer.baseAddress, buffer.count)
 }
