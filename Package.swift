@@ -62,11 +62,22 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // The scripted demo: the real warden against an in-process emulator. A library of its
+        // own so `Warden` never depends on the emulator and tests can run the demo's script.
+        .target(
+            name: "WardenDemo",
+            dependencies: [
+                "Warden",
+                "PolarisEmulator",
+                "PolarisAPI",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "polaris-warden",
             dependencies: [
                 "Warden",
-                "PolarisEmulator",
+                "WardenDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -88,6 +99,7 @@ let package = Package(
         ),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),
         .testTarget(
-            name: "WardenTests", dependencies: ["Warden", "PolarisEmulator", "PolarisAPI"], exclude: ["Fixtures"]),
+            name: "WardenTests", dependencies: ["Warden", "WardenDemo", "PolarisEmulator", "PolarisAPI"],
+            exclude: ["Fixtures"]),
     ]
 )

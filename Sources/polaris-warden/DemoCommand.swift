@@ -1,19 +1,47 @@
 import ArgumentParser
 import Warden
+import WardenDemo
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Run the warden against an embedded Polaris emulator and watch it heal scripted faults.",
-        discussion: "Needs no network, no systemd and no root. Ends by itself after --duration seconds.")
+        discussion: """
+            Starts a Polaris emulator in this process, declares realistic Kinesis connections and streaming
+            jobs, runs the real warden against it and injects faults: a failed job, a canceled job, a suspended
+            job, a job stuck in error health, a 503 burst, a 429 with Retry-After, and a job that fails every
+            time it is recreated until the warden gives up on it. Needs no network, no systemd and no root.
+            """)
 
     @Option(help: "How long the demo runs, in seconds.")
-    var duration: Int = 60
+    var duration: Double = 60
 
     @Option(help: "How many streaming jobs to declare (at least 6).")
     var jobs: Int = 6
 
+    @Option(help: "The warden's poll interval, in seconds.")
+    var pollInterval: Double = 2
+
+    func validate() throws {
+        guard duration >= 5 else { throw ValidationError("--duration must be at least 5 seconds") }
+        guard jobs >= 6, jobs <= 10_000 else { throw ValidationError("--jobs must be between 6 and 10000") }
+        guard pollInterval >= 0.2 else { throw ValidationError("--poll-interval must be at least 0.2 seconds") }
+    }
+
     func run() async throws {
-        print("demo: not wired yet")
+        var options = DemoRunner.Options()
+        options.duration = duration
+        options.jobs = jobs
+        options.pollInterval = pollInterval
+        let display = DemoDisplay(isTerminal: isatty(STDOUT_FILENO) == 1) { text in
+            var text = text
+            text.withUTF8 { buffer in _ = write(STDOUT_FILENO, buffer.baseAddress, buffer.count) }
+        }
+        let summary = try await DemoRunner.run(options: options, display: display)
+        if summary.unresolved > 0 { throw ExitCode.failure }
     }
 }

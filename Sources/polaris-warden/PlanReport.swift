@@ -1,10 +1,11 @@
 import PolarisAPI
 import Warden
+import WardenDemo
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// What `plan` prints, as a table or JSON.
@@ -67,7 +68,8 @@ struct PlanReport: Encodable {
         }
         var output = TextTable.render(rows)
         if !connections.isEmpty {
-            output += "\n\nconnections:\n" + connections.map { "  \($0.connection): \($0.action)" }.joined(separator: "\n")
+            output +=
+                "\n\nconnections:\n" + connections.map { "  \($0.connection): \($0.action)" }.joined(separator: "\n")
         }
         return output
     }
@@ -84,21 +86,5 @@ extension JobAction {
         case .testConnection: "test connection"
         case .report(let report): "report \(report)"
         }
-    }
-}
-
-/// Left-aligned columns separated by two spaces.
-enum TextTable {
-    static func render(_ rows: [[String]]) -> String {
-        let columns = rows.map(\.count).max() ?? 0
-        var widths = [Int](repeating: 0, count: columns)
-        for row in rows {
-            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
-        }
-        return rows.map { row in
-            row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
-            }.joined(separator: "  ")
-        }.joined(separator: "\n")
     }
 }

@@ -4,9 +4,9 @@ import Systemd
 import Warden
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// `polaris-warden`: keeps Imply Polaris streaming ingestion jobs alive.
@@ -14,7 +14,8 @@ import Foundation
 struct PolarisWardenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "polaris-warden",
-        abstract: "Keeps Imply Polaris streaming ingestion jobs alive: recreates, resumes and replaces jobs that fell over.",
+        abstract:
+            "Keeps Imply Polaris streaming ingestion jobs alive: recreates, resumes and replaces jobs that fell over.",
         discussion: """
             The warden reads a JSON file of desired Polaris connections and streaming jobs, polls every
             job's executionStatus and health, and heals what fell over, with backoff and a crash-loop

@@ -2,11 +2,12 @@ import ArgumentParser
 import Logging
 import PolarisAPI
 import Warden
+import WardenDemo
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 struct StatusCommand: AsyncParsableCommand {
@@ -25,7 +26,8 @@ struct StatusCommand: AsyncParsableCommand {
         let store = StateStore(path: stateOptions.resolved + "/state.json")
         let (state, result) = store.load(preserveCorrupt: false)
         switch result {
-        case .missing: print("no state file at \(store.path) (the warden has not run yet, or uses another --state-directory)")
+        case .missing:
+            print("no state file at \(store.path) (the warden has not run yet, or uses another --state-directory)")
         case .corrupt(let reason, _): print("state file \(store.path) is unusable: \(reason)")
         case .loaded: break
         }
@@ -44,7 +46,9 @@ struct StatusCommand: AsyncParsableCommand {
             }
         }
         let now = Date()
-        var rows = [["JOB", "POLARIS JOB", "WARDEN STATE", "RECOVERIES", "NOTE"] + (self.live ? ["STATUS", "HEALTH"] : [])]
+        var rows = [
+            ["JOB", "POLARIS JOB", "WARDEN STATE", "RECOVERIES", "NOTE"] + (self.live ? ["STATUS", "HEALTH"] : [])
+        ]
         for (name, record) in state.jobs.sorted(by: { $0.key < $1.key }) {
             let reconciler = record.reconciler
             var row = [
