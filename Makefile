@@ -43,3 +43,6 @@ emulator: deps
 
 clean:
 	rm -rf .build
+
+# Packaging, benchmarks, chaos, fuzzing, completions: one fragment each.
+-include mk/*.mk

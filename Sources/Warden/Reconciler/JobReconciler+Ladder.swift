@@ -64,7 +64,8 @@ extension JobReconciler {
             } else {
                 if budgeted { budget.consume(at: now, settings: settings.recreate, random: &random) }
                 if case .resetOffsets = action { markers.insert(.offsetsReset) }
-                issued = (action, budgeted)
+                issuedAction = action
+                issuedBudgeted = budgeted
                 write = action
                 phase = issuedPhase
             }

@@ -11,8 +11,8 @@ extension JobReconciler {
         _ outcome: ActionOutcome, of action: JobAction, settings: SupervisorSettings, now: Date,
         random: inout some RandomNumberGenerator
     ) -> [JobAction] {
-        let budgeted = issued.flatMap { $0.action == action ? $0.budgeted : nil } ?? action.isRecreateOrReplace
-        issued = nil
+        let budgeted = issuedAction == action ? issuedBudgeted : action.isRecreateOrReplace
+        issuedAction = nil
         var reports: [JobReport] = []
         switch outcome {
         case .created(let id):

@@ -57,15 +57,8 @@ public struct JobReconciler: Hashable, Sendable {
     /// instead of creating another.
     var awaitingListing = false
     /// The last write handed out, and whether it used the budget (for `record`).
-    var issued: (action: JobAction, budgeted: Bool)? {
-        get { issuedAction.map { ($0, issuedBudgeted) } }
-        set {
-            issuedAction = newValue?.action
-            issuedBudgeted = newValue?.budgeted ?? false
-        }
-    }
-    private var issuedAction: JobAction?
-    private var issuedBudgeted = false
+    var issuedAction: JobAction?
+    var issuedBudgeted = false
 
     public init(jobName: String) {
         self.jobName = jobName

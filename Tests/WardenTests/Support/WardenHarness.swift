@@ -25,10 +25,13 @@ struct WardenHarness {
     ) async throws -> WardenHarness {
         let emulator = emulator ?? PolarisEmulator(configuration: EmulatorConfiguration(apiKey: apiKey))
         if emulator.port == nil { _ = try await emulator.start() }
-        let directory = stateDirectory ?? FileManager.default.temporaryDirectory
+        let directory =
+            stateDirectory
+            ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("warden-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var config = WardenConfig.test(url: emulator.baseURL, projectID: emulator.projectID, jobs: jobs, settings: settings)
+        var config = WardenConfig.test(
+            url: emulator.baseURL, projectID: emulator.projectID, jobs: jobs, settings: settings)
         config.connections += extraConnections
         let clock = ManualClock()
         let recorder = LogRecorder()
@@ -138,7 +141,8 @@ extension WardenConfig {
                 maxRequestsPerSecond: 1000),
             supervisor: settings,
             connections: [
-                DesiredConnection(name: "stream-wiki", managed: true, type: "kinesis", fields: connectionFields("stream-wiki"))
+                DesiredConnection(
+                    name: "stream-wiki", managed: true, type: "kinesis", fields: connectionFields("stream-wiki"))
             ],
             jobs: jobs.map { DesiredJob(name: $0, spec: spec(table: $0)) })
     }
