@@ -63,7 +63,9 @@ import Testing
         let job = try JSONDecoder().decode(Job.self, from: Data(Self.seedJobResponse.utf8))
         let again = try JSONDecoder().decode(Job.self, from: try JSONEncoder().encode(job))
         #expect(again == job)
-        #expect(again.spec?.fields["futureField"] == .object(["kept": .array([.int(1), .double(2.5), .string("x"), .bool(false)])]))
+        #expect(
+            again.spec?.fields["futureField"]
+                == .object(["kept": .array([.int(1), .double(2.5), .string("x"), .bool(false)])]))
         #expect(again.createdTimestamp?.text == "2023-09-12T23:17:39.142369067Z")
     }
 
@@ -75,7 +77,8 @@ import Testing
     }
 
     @Test func unknownFutureExecutionStatusDecodesInsteadOfThrowing() throws {
-        let body = #"{"values":[{"id":"a","type":"streaming","executionStatus":"hibernating","health":{"status":"ok"}}],"moreResultsAvailable":false}"#
+        let body =
+            #"{"values":[{"id":"a","type":"streaming","executionStatus":"hibernating","health":{"status":"ok"}}],"moreResultsAvailable":false}"#
         let list = try JSONDecoder().decode(JobList.self, from: Data(body.utf8))
         #expect(list.values.first?.executionStatus == .unrecognized("hibernating"))
         #expect(list.values.first?.executionStatus.isTerminal == false)
@@ -87,9 +90,15 @@ import Testing
 
     @Test(arguments: [
         (#"{"status":"ok"}"#, JobHealth.Status.ok, nil as String?),
-        (#"{"status":"warn","code":"lost_connection_to_source","log":{"timestamp":"2024-05-01T12:00:00Z","healthStatus":"warn","code":"lost_connection_to_source","message":"m"}}"#, .warn, "lost_connection_to_source"),
+        (
+            #"{"status":"warn","code":"lost_connection_to_source","log":{"timestamp":"2024-05-01T12:00:00Z","healthStatus":"warn","code":"lost_connection_to_source","message":"m"}}"#,
+            .warn, "lost_connection_to_source"
+        ),
         (#"{"status":"warning","code":"no_rows_found"}"#, .warn, "no_rows_found"),
-        (#"{"status":"error","code":"could_not_connect_to_source","message":"AccessDenied"}"#, .error, "could_not_connect_to_source"),
+        (
+            #"{"status":"error","code":"could_not_connect_to_source","message":"AccessDenied"}"#, .error,
+            "could_not_connect_to_source"
+        ),
         (#"{"status":"degraded"}"#, .unrecognized("degraded"), nil),
     ])
     func healthDecodes(body: String, status: JobHealth.Status, code: String?) throws {
@@ -99,17 +108,27 @@ import Testing
     }
 
     @Test func errorHealthKeepsMessageAndLog() throws {
-        let body = #"{"status":"error","code":"internal_error","message":"boom","log":{"timestamp":"2024-05-01T12:00:00.1Z","healthStatus":"error","code":"internal_error","message":"boom"}}"#
+        let body =
+            #"{"status":"error","code":"internal_error","message":"boom","log":{"timestamp":"2024-05-01T12:00:00.1Z","healthStatus":"error","code":"internal_error","message":"boom"}}"#
         let health = try JSONDecoder().decode(JobHealth.self, from: Data(body.utf8))
         #expect(health.message == "boom")
         #expect(health.log?.timestamp?.nanoseconds == 100_000_000)
     }
 
     @Test(arguments: [
-        (#"{"code":"InvalidArgument","message":"bad table","target":"target.tableName","details":[{"code":"x","message":"y"}],"innererror":{"code":"z","message":"w","extra":1}}"#, "InvalidArgument", "bad table"),
-        (#"{"message":"Token claims invalid: [\"exp\"]=\"token expired\""}"#, nil, "Token claims invalid: [\"exp\"]=\"token expired\""),
+        (
+            #"{"code":"InvalidArgument","message":"bad table","target":"target.tableName","details":[{"code":"x","message":"y"}],"innererror":{"code":"z","message":"w","extra":1}}"#,
+            "InvalidArgument", "bad table"
+        ),
+        (
+            #"{"message":"Token claims invalid: [\"exp\"]=\"token expired\""}"#, nil,
+            "Token claims invalid: [\"exp\"]=\"token expired\""
+        ),
         (#"{"code":400,"message":"Unable to process JSON"}"#, "400", "Unable to process JSON"),
-        (#"{"error":{"code":"AlreadyExists","message":"A table with name [Example Table] already exists"}}"#, "AlreadyExists", "A table with name [Example Table] already exists"),
+        (
+            #"{"error":{"code":"AlreadyExists","message":"A table with name [Example Table] already exists"}}"#,
+            "AlreadyExists", "A table with name [Example Table] already exists"
+        ),
         (#"{"error":{"code":"OnlyCode"}}"#, "OnlyCode", "OnlyCode"),
         (#"[]"#, nil, nil),
     ])
@@ -120,7 +139,8 @@ import Testing
     }
 
     @Test func kinesisConnectionDecodesInFull() throws {
-        let body = #"{"type":"kinesis","name":"orders-kinesis","description":"orders stream","stream":"orders","awsEndpoint":"kinesis.us-east-1.amazonaws.com","awsAssumedRoleArn":"arn:aws:iam::123456789012:role/r","submittedByUser":{"username":"u","userId":"i"},"submittedOnTimestamp":"2024-05-01T12:00:00Z","modifiedByUser":{"username":"u","userId":"i"},"modifiedOnTimestamp":"2024-05-01T12:00:00Z"}"#
+        let body =
+            #"{"type":"kinesis","name":"orders-kinesis","description":"orders stream","stream":"orders","awsEndpoint":"kinesis.us-east-1.amazonaws.com","awsAssumedRoleArn":"arn:aws:iam::123456789012:role/r","submittedByUser":{"username":"u","userId":"i"},"submittedOnTimestamp":"2024-05-01T12:00:00Z","modifiedByUser":{"username":"u","userId":"i"},"modifiedOnTimestamp":"2024-05-01T12:00:00Z"}"#
         let connection = try JSONDecoder().decode(Connection.self, from: Data(body.utf8))
         #expect(connection.type == "kinesis")
         #expect(connection.stream == "orders")
@@ -130,7 +150,8 @@ import Testing
     }
 
     @Test func kafkaConnectionFieldsPassThrough() throws {
-        let body = #"{"type":"kafka","name":"k","bootstrapServers":"b:9092","topicName":"t","topicNameIsPattern":false,"secrets":{"type":"sasl_plain","username":"u"}}"#
+        let body =
+            #"{"type":"kafka","name":"k","bootstrapServers":"b:9092","topicName":"t","topicNameIsPattern":false,"secrets":{"type":"sasl_plain","username":"u"}}"#
         let connection = try JSONDecoder().decode(Connection.self, from: Data(body.utf8))
         #expect(connection.otherFields["bootstrapServers"] == .string("b:9092"))
         let again = try JSONDecoder().decode(JSONValue.self, from: try JSONEncoder().encode(connection))
@@ -161,7 +182,9 @@ import Testing
     @Test func logsDecode() throws {
         let logs = try JSONDecoder().decode(
             JobLogs.self,
-            from: Data(#"{"logs":[{"timestamp":"2024-05-01T12:00:00.000000001Z","healthStatus":"warn","code":"invalid_rows_found","message":"row 3"}]}"#.utf8))
+            from: Data(
+                #"{"logs":[{"timestamp":"2024-05-01T12:00:00.000000001Z","healthStatus":"warn","code":"invalid_rows_found","message":"row 3"}]}"#
+                    .utf8))
         #expect(logs.logs.first?.timestamp?.nanoseconds == 1)
     }
 

@@ -38,13 +38,17 @@ import Testing
         let config = try PolarisClientConfiguration(
             url: "https://example.us-east-1.aws.api.imply.io/", projectID: "12375ffx-0000-0000-0000-000000000000",
             authentication: .apiKey(Secret("k")))
-        #expect(config.projectURL == "https://example.us-east-1.aws.api.imply.io/v1/projects/12375ffx-0000-0000-0000-000000000000")
+        #expect(
+            config.projectURL
+                == "https://example.us-east-1.aws.api.imply.io/v1/projects/12375ffx-0000-0000-0000-000000000000")
         let given = try PolarisClientConfiguration(
             url: "http://127.0.0.1:8080/v1/projects/p-1", projectID: "p-1", authentication: .apiKey(Secret("k")))
         #expect(given.projectURL == "http://127.0.0.1:8080/v1/projects/p-1")
     }
 
-    @Test(arguments: ["http://example.com", "ftp://127.0.0.1", "127.0.0.1:8080", "https://user@host", "http://10.0.0.1"])
+    @Test(arguments: [
+        "http://example.com", "ftp://127.0.0.1", "127.0.0.1:8080", "https://user@host", "http://10.0.0.1",
+    ])
     func refusesUnsafeOrMalformedURLs(url: String) {
         #expect(throws: PolarisError.self) {
             try PolarisClientConfiguration(url: url, projectID: "p", authentication: .apiKey(Secret("k")))
@@ -71,7 +75,8 @@ import Testing
     }
 
     @Test func errorClassification() {
-        let badRequest = PolarisError.http(operation: "createJob", status: 400, body: PolarisErrorBody(code: "x", message: "bad"))
+        let badRequest = PolarisError.http(
+            operation: "createJob", status: 400, body: PolarisErrorBody(code: "x", message: "bad"))
         #expect(badRequest.isTerminal && !badRequest.isUnreachable && !badRequest.isAuthFailure)
         #expect(badRequest.description == "createJob: HTTP 400 x: bad")
         let tooMany = PolarisError.http(operation: "listJobs", status: 429, body: nil)

@@ -18,7 +18,10 @@ import Testing
         #expect(timestamp.text == text)
     }
 
-    @Test(arguments: ["", "2023-09-12", "2023-09-12T23:17:39", "2023-13-12T23:17:39Z", "2023-09-12T23:17:39.Z", "x2023-09-12T23:17:39Z"])
+    @Test(arguments: [
+        "", "2023-09-12", "2023-09-12T23:17:39", "2023-13-12T23:17:39Z", "2023-09-12T23:17:39.Z",
+        "x2023-09-12T23:17:39Z",
+    ])
     func rejects(text: String) {
         #expect(PolarisTimestamp(text) == nil)
     }

@@ -21,7 +21,7 @@ struct WardenHarness {
     static func make(
         jobs: [String] = ["wikipedia-kinesis"], settings: SupervisorSettings = .testDefaults,
         extraConnections: [DesiredConnection] = [], stateDirectory: String? = nil, emulator: PolarisEmulator? = nil,
-        initialState: WardenState? = nil
+        initialState: WardenState? = nil, metrics: WardenMetrics? = nil
     ) async throws -> WardenHarness {
         let emulator = emulator ?? PolarisEmulator(configuration: EmulatorConfiguration(apiKey: apiKey))
         if emulator.port == nil { _ = try await emulator.start() }
@@ -38,13 +38,14 @@ struct WardenHarness {
         let client = PolarisClient(
             configuration: try PolarisClientConfiguration(
                 url: emulator.baseURL, projectID: emulator.projectID, authentication: .apiKey(Secret(apiKey)),
-                requestTimeout: .seconds(2), maxRequestsPerSecond: 1000,
-                retry: RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(5), maxDelay: .milliseconds(50))))
+                requestTimeout: .seconds(15), maxRequestsPerSecond: 1000,
+                retry: RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(5), maxDelay: .milliseconds(50))),
+            observer: metrics.map { metrics in { @Sendable exchange in metrics.apiExchange(exchange) } })
         let store = StateStore(path: directory + "/state.json")
         let state = initialState ?? store.load().0
         let supervisor = JobSupervisor(
             config: config, client: client, store: store, initialState: state, logger: recorder.logger,
-            now: clock.function, random: SeededRandom(seed: 42))
+            now: clock.function, random: SeededRandom(seed: 42), metrics: metrics)
         return WardenHarness(
             emulator: emulator, supervisor: supervisor, clock: clock, recorder: recorder, stateDirectory: directory,
             config: config)
