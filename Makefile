@@ -15,6 +15,8 @@ deps:
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@python3 -c 'import jsonschema, openapi_schema_validator' 2>/dev/null || \
+		python3 -m pip install --quiet jsonschema openapi-schema-validator
 
 build: deps
 	$(SWIFT) build

@@ -20,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         // No default traits: keeps Foundation/ICU and unused features out of the binary.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        // The optional Prometheus endpoint (`run --metrics-address`): metric types and the text exposition.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -60,6 +63,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         // The scripted demo: the real warden against an in-process emulator. A library of its
@@ -89,7 +95,15 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "PolarisAPITests", dependencies: ["PolarisAPI", "PolarisEmulator"]),
+        // Test helpers shared by test targets (a fake NOTIFY_SOCKET, process runners).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(
+            name: "PolarisAPITests",
+            dependencies: [
+                "PolarisAPI", "PolarisEmulator", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            exclude: ["Conformance"]),
         .testTarget(
             name: "PolarisEmulatorTests",
             dependencies: [
@@ -97,9 +111,14 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
-        .testTarget(name: "SystemdTests", dependencies: ["Systemd"]),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd", "TestSupport"]),
         .testTarget(
-            name: "WardenTests", dependencies: ["Warden", "WardenDemo", "PolarisEmulator", "PolarisAPI"],
+            name: "WardenTests",
+            dependencies: [
+                "Warden", "WardenDemo", "PolarisEmulator", "PolarisAPI",
+                // MetricsTests scrapes /metrics over HTTP.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             exclude: ["Fixtures"]),
     ]
 )

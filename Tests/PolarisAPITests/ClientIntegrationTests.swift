@@ -145,6 +145,27 @@ import Testing
         }
     }
 
+    @Test func aHangingRequestIsCutByTheTimeout() async throws {
+        let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: Self.key))
+        _ = try await emulator.start()
+        let client = PolarisClient(
+            configuration: try PolarisClientConfiguration(
+                url: emulator.baseURL, projectID: emulator.projectID, authentication: .apiKey(Secret(Self.key)),
+                requestTimeout: .milliseconds(500),
+                retry: RetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(10), maxDelay: .milliseconds(20))))
+        _ = try await emulator.inject(.delay(.seconds(6), count: 2, method: "GET"))
+        let started = ContinuousClock.now
+        let error = await #expect(throws: PolarisError.self) { try await client.listConnections() }
+        let elapsed = ContinuousClock.now - started
+        await emulator.stop()
+        guard case .transport = error else {
+            Issue.record("expected a transport error, got \(String(describing: error))")
+            return
+        }
+        // Two tries of 0.5 s each, not two 6 s hangs.
+        #expect(elapsed < .seconds(5))
+    }
+
     @Test func createIsNotRetriedAfterAnAmbiguous500() async throws {
         try await Self.withEmulator { emulator, client in
             _ = try await client.createConnection(Self.kinesis)

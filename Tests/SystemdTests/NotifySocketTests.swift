@@ -2,54 +2,7 @@ import Glibc
 import Testing
 
 @testable import Systemd
-
-/// A bound AF_UNIX datagram socket standing in for systemd's notification socket.
-final class FakeNotifySocket {
-    let directory: String
-    let path: String
-    let fd: Int32
-
-    init() throws {
-        directory = makeTemporaryDirectory("pw-notify")
-        path = directory + "/notify.sock"
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SocketError(message: "socket: errno \(errno)") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw SocketError(message: "path too long")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard bound == 0 else { throw SocketError(message: "bind: errno \(errno)") }
-    }
-
-    deinit {
-        close(fd)
-        removeTree(directory)
-    }
-
-    /// The next datagram, or nil when none arrives within `timeoutMilliseconds`.
-    func receive(timeoutMilliseconds: Int32 = 2000) -> String? {
-        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&poller, 1, timeoutMilliseconds) == 1 else { return nil }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard count >= 0 else { return nil }
-        return String(decoding: buffer[0..<count], as: UTF8.self)
-    }
-
-    struct SocketError: Error {
-        let message: String
-    }
-}
+import TestSupport
 
 extension ProcessEnvironmentTests {
     /// Byte-exact datagrams through the real `sd_notify` to a test NOTIFY_SOCKET.
