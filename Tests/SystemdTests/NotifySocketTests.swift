@@ -1,8 +1,8 @@
 import Glibc
+import TestSupport
 import Testing
 
 @testable import Systemd
-import TestSupport
 
 extension ProcessEnvironmentTests {
     /// Byte-exact datagrams through the real `sd_notify` to a test NOTIFY_SOCKET.
