@@ -1,7 +1,7 @@
 import Logging
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// A swift-log handler that prints one readable line per event on stderr, for terminals and

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Reads secrets (the Polaris API key) the way systemd hands them over, without ever putting

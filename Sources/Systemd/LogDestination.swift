@@ -1,7 +1,7 @@
 import Logging
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Where log events go: structured entries to journald under systemd, readable lines on a terminal.

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// The production ``WatchdogClock``: `CLOCK_MONOTONIC`, the clock systemd's watchdog uses, so

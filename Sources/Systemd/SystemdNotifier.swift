@@ -1,7 +1,7 @@
 import CSystemd
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Tells the service manager the truth about the daemon through `sd_notify(3)`: readiness,

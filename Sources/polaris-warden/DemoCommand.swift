@@ -3,7 +3,7 @@ import Warden
 import WardenDemo
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 struct DemoCommand: AsyncParsableCommand {

@@ -4,9 +4,9 @@ import PolarisAPI
 import Warden
 
 #if canImport(FoundationEssentials)
-    import FoundationEssentials
+import FoundationEssentials
 #else
-    import Foundation
+import Foundation
 #endif
 
 struct PlanCommand: AsyncParsableCommand {

@@ -3,9 +3,9 @@ import Warden
 import WardenDemo
 
 #if canImport(FoundationEssentials)
-    import FoundationEssentials
+import FoundationEssentials
 #else
-    import Foundation
+import Foundation
 #endif
 
 /// What `plan` prints, as a table or JSON.

@@ -4,9 +4,9 @@ import Systemd
 import Warden
 
 #if canImport(FoundationEssentials)
-    import FoundationEssentials
+import FoundationEssentials
 #else
-    import Foundation
+import Foundation
 #endif
 
 /// `polaris-warden`: keeps Imply Polaris streaming ingestion jobs alive.

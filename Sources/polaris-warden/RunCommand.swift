@@ -2,9 +2,9 @@ import ArgumentParser
 import Warden
 
 #if canImport(FoundationEssentials)
-    import FoundationEssentials
+import FoundationEssentials
 #else
-    import Foundation
+import Foundation
 #endif
 
 struct RunCommand: AsyncParsableCommand {
@@ -15,11 +15,32 @@ struct RunCommand: AsyncParsableCommand {
             Reconciles every pollIntervalSeconds. SIGHUP (systemctl reload) re-reads the config and keeps
             the old one if the new one is invalid. SIGTERM stops the warden; Polaris jobs keep running.
             Exit code 78 means the configuration or its credential is unusable.
+
+            --metrics-address (or "metrics": {"address": ...} in the config; the flag wins) serves
+            Prometheus metrics on http://HOST:PORT/metrics. The endpoint has no authentication: keep it on
+            loopback (127.0.0.1:9464) unless a firewall guards the port.
             """)
 
     @OptionGroup var configOptions: ConfigOptions
     @OptionGroup var stateOptions: StateOptions
     @OptionGroup var logOptions: LogOptions
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Serve Prometheus metrics on HOST:PORT (such as 127.0.0.1:9464); off by default. No authentication.",
+            valueName: "host:port"))
+    var metricsAddress: String?
+
+    func validate() throws {
+        if let metricsAddress {
+            do {
+                _ = try MetricsAddress.parse(metricsAddress)
+            } catch {
+                throw ValidationError("--metrics-address \(error)")
+            }
+        }
+    }
 
     func run() async throws {
         let logger = logOptions.bootstrap()
@@ -27,7 +48,9 @@ struct RunCommand: AsyncParsableCommand {
             configPath: configOptions.config, stateDirectory: stateOptions.resolved,
             environment: ProcessInfo.processInfo.environment)
         do {
-            try await WardenDaemon.run(options: options, logger: logger)
+            try await WardenDaemon.run(
+                options: options, metricsAddress: metricsAddress.flatMap { try? MetricsAddress.parse($0) },
+                logger: logger)
         } catch {
             throw fail(error)
         }

@@ -5,9 +5,9 @@ import Warden
 import WardenDemo
 
 #if canImport(FoundationEssentials)
-    import FoundationEssentials
+import FoundationEssentials
 #else
-    import Foundation
+import Foundation
 #endif
 
 struct StatusCommand: AsyncParsableCommand {

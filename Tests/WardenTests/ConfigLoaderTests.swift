@@ -107,6 +107,8 @@ struct ConfigLoaderTests {
         #expect(config.polaris.maxRequestsPerSecond == 10)
         // The example spells out every default.
         #expect(config.supervisor == SupervisorSettings())
+        // ...and the metrics endpoint, on loopback.
+        #expect(config.metrics == MetricsSettings(address: MetricsAddress(host: "127.0.0.1", port: 9464)))
 
         #expect(
             config.connections.map(\.name) == [
@@ -154,6 +156,7 @@ struct ConfigLoaderTests {
         #expect(config.polaris.maxRequestsPerSecond == 10)
         #expect(config.connections.isEmpty)
         #expect(config.jobs.isEmpty)
+        #expect(config.metrics == nil, "no metrics endpoint unless configured")
     }
 
     @Test func partialSupervisorKeepsOtherDefaults() throws {
@@ -232,6 +235,55 @@ struct ConfigLoaderTests {
             config.connections == [
                 DesiredConnection(name: "ext", managed: false, type: nil, fields: ["name": .string("ext")])
             ])
+    }
+
+    // MARK: Metrics
+
+    @Test(arguments: [
+        ("127.0.0.1:9464", "127.0.0.1", 9464, true),
+        ("localhost:9100", "localhost", 9100, true),
+        ("[::1]:9464", "::1", 9464, true),
+        ("0.0.0.0:9464", "0.0.0.0", 9464, false),
+        ("[::]:65535", "::", 65535, false),
+        ("metrics.internal.example:1", "metrics.internal.example", 1, false),
+    ])
+    func acceptedMetricsAddresses(text: String, host: String, port: Int, loopback: Bool) throws {
+        let config = try ConfigLoader.parse(
+            Self.config(extra: "\"metrics\": { \"address\": \"\(text)\" },"), source: "metrics.json")
+        let address = try #require(config.metrics?.address)
+        #expect(address == MetricsAddress(host: host, port: port))
+        #expect(address.isLoopback == loopback)
+        #expect(address.description == text)
+    }
+
+    @Test(arguments: [
+        ("9464", "needs a port"), ("127.0.0.1", "needs a port"), (":9464", "needs a host"),
+        ("127.0.0.1:0", "port from 1 to 65535"), ("127.0.0.1:65536", "port from 1 to 65535"),
+        ("127.0.0.1:94x4", "port from 1 to 65535"), ("::1:9464", "IPv6 address in brackets"),
+        ("[::1:9464", "unclosed"), ("http://127.0.0.1:9464", "without a scheme"), ("", "must not be empty"),
+    ])
+    func rejectedMetricsAddresses(text: String, fragment: String) {
+        let error = #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse(
+                Self.config(extra: "\"metrics\": { \"address\": \"\(text)\" },"), source: "metrics.json")
+        }
+        #expect(error?.problems.map(\.path) == ["metrics.address"])
+        #expect(error?.description.contains(fragment) == true, "\(String(describing: error))")
+    }
+
+    @Test func metricsSectionMustBeAnObjectWithAnAddress() {
+        let notObject = #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse(Self.config(extra: "\"metrics\": \"127.0.0.1:9464\","), source: "m.json")
+        }
+        #expect(notObject?.description == "m.json: metrics: expected an object, found a string")
+        let empty = #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse(Self.config(extra: "\"metrics\": {},"), source: "m.json")
+        }
+        #expect(empty?.description == "m.json: metrics.address: required key is missing")
+        let typo = #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse(Self.config(extra: "\"metric\": {},"), source: "m.json")
+        }
+        #expect(typo?.description == "m.json: metric: unknown key; did you mean metrics?")
     }
 
     // MARK: Rejected configs

@@ -43,6 +43,7 @@ import Testing
         #expect(recreated.count == 1)
         #expect(recreated.first?.metadata["POLARIS_JOB_ID"] == second)
         #expect(recreated.first?.metadata["POLARIS_TABLE"] == "wikipedia-kinesis")
+        #expect(recreated.first?.metadata["WARDEN_ATTEMPT"] == "1")
         await harness.stop()
     }
 

@@ -41,8 +41,13 @@ actor OAuthTokenProvider {
     }
 
     private struct TokenResponse: Decodable {
-        let access_token: String
-        let expires_in: Double?
+        let accessToken: String
+        let expiresIn: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case accessToken = "access_token"
+            case expiresIn = "expires_in"
+        }
     }
 
     private func fetch() async throws -> Secret {
@@ -61,20 +66,22 @@ actor OAuthTokenProvider {
         }
         let body = try await response.body.collect(upTo: 1 << 20)
         guard response.status == .ok else {
-            let message = PolarisErrorBody(json: (try? JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView))) ?? .null).message
+            let message = PolarisErrorBody(
+                json: (try? JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView))) ?? .null
+            ).message
             throw PolarisError.authentication(
                 detail: "token endpoint answered \(response.status.code)" + (message.map { ": \($0)" } ?? ""))
         }
         guard let decoded = try? JSONDecoder().decode(TokenResponse.self, from: Data(body.readableBytesView)) else {
             throw PolarisError.authentication(detail: "token endpoint sent no access_token")
         }
-        let lifetime = decoded.expires_in ?? 300
-        // Refresh at 80% of the lifetime (at least 5 s early) so a request never carries a token
-        // that expires in flight.
-        let margin = max(5, lifetime * 0.2)
+        let lifetime = decoded.expiresIn ?? 300
+        // Refresh at 80% of the lifetime (at least 5 s early, at most half of it) so a request
+        // never carries a token that expires in flight.
+        let margin = Swift.min(Swift.max(5, lifetime * 0.2), lifetime * 0.5)
         let refreshSeconds: Double = Swift.max(0, lifetime - margin)
         let refreshAt = ContinuousClock.now + Duration.milliseconds(Int64(refreshSeconds * 1000))
-        let token = Secret(decoded.access_token)
+        let token = Secret(decoded.accessToken)
         cached = (token, refreshAt)
         return token
     }

@@ -60,6 +60,13 @@ public final class PolarisClient: Sendable {
         }
     }
 
+    /// A client with new settings that keeps the HTTP client, logger and observer.
+    public func reconfigured(_ configuration: PolarisClientConfiguration) -> PolarisClient {
+        PolarisClient(
+            configuration: configuration, httpClient: httpClient, logger: logger, observer: observer,
+            wallClock: wallClock)
+    }
+
     // MARK: Connections
 
     public func listConnections() async throws(PolarisError) -> [Connection] {
@@ -236,7 +243,10 @@ public final class PolarisClient: Sendable {
 
             switch outcome {
             case .failure(let error):
-                observer?(Exchange(operation: operation, method: method.rawValue, status: nil, duration: duration, attempt: attempt))
+                observer?(
+                    Exchange(
+                        operation: operation, method: method.rawValue, status: nil, duration: duration, attempt: attempt
+                    ))
                 if error is CancellationError || Task.isCancelled {
                     throw .transport(operation: operation, detail: "canceled")
                 }
@@ -256,7 +266,10 @@ public final class PolarisClient: Sendable {
 
             case .success(let response):
                 let status = Int(response.status.code)
-                observer?(Exchange(operation: operation, method: method.rawValue, status: status, duration: duration, attempt: attempt))
+                observer?(
+                    Exchange(
+                        operation: operation, method: method.rawValue, status: status, duration: duration,
+                        attempt: attempt))
                 if (200..<300).contains(status) { return responseBody }
                 if status == 401, tokenProvider != nil, !refreshedToken {
                     // Polaris tokens live 5 minutes; refetch once and retry (api-reference §1.3).
@@ -266,7 +279,8 @@ public final class PolarisClient: Sendable {
                     continue
                 }
                 let errorBody = PolarisErrorBody(
-                    json: (try? JSONDecoder().decode(JSONValue.self, from: Data(responseBody.readableBytesView))) ?? .null)
+                    json: (try? JSONDecoder().decode(JSONValue.self, from: Data(responseBody.readableBytesView)))
+                        ?? .null)
                 let failure = PolarisError.http(operation: operation, status: status, body: errorBody)
                 // 429 means "not processed": safe to retry even a create.
                 let retryable =

@@ -131,8 +131,53 @@ public struct JobList: Hashable, Sendable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        values = try container.decode([Job].self, forKey: .values)
+        // Summaries decode through a typed view: a 1,000-job page is read every cycle, and
+        // building `JSONValue`s for every member would dominate the warden's CPU time.
+        values = try container.decode([JobSummary].self, forKey: .values).map(\.job)
         moreResultsAvailable = try container.decodeIfPresent(Bool.self, forKey: .moreResultsAvailable) ?? false
+    }
+}
+
+/// A `JobSummaryResponse` list item as the wire has it: the common job fields, the target
+/// table and the source connection. Members the warden does not read are skipped.
+struct JobSummary: Decodable {
+    struct Target: Decodable {
+        var type: String?
+        var tableName: String?
+    }
+
+    struct Source: Decodable {
+        var type: String?
+        var connectionName: String?
+    }
+
+    var id: String
+    var type: String
+    var executionStatus: ExecutionStatus
+    var desiredExecutionStatus: DesiredExecutionStatus?
+    var health: JobHealth?
+    var createdBy: PolarisUser?
+    var lastModifiedBy: PolarisUser?
+    var createdTimestamp: PolarisTimestamp?
+    var lastUpdatedTimestamp: PolarisTimestamp?
+    var startedTimestamp: PolarisTimestamp?
+    var completedTimestamp: PolarisTimestamp?
+    var target: Target?
+    var source: Source?
+
+    var job: Job {
+        func object(_ members: [(String, String?)]) -> JSONValue {
+            var fields: [String: JSONValue] = [:]
+            for (key, value) in members { if let value { fields[key] = .string(value) } }
+            return .object(fields)
+        }
+        return Job(
+            id: id, type: type, executionStatus: executionStatus, desiredExecutionStatus: desiredExecutionStatus,
+            health: health ?? .ok, createdBy: createdBy, lastModifiedBy: lastModifiedBy,
+            createdTimestamp: createdTimestamp, lastUpdatedTimestamp: lastUpdatedTimestamp,
+            startedTimestamp: startedTimestamp, completedTimestamp: completedTimestamp,
+            target: target.map { object([("type", $0.type), ("tableName", $0.tableName)]) },
+            source: source.map { object([("type", $0.type), ("connectionName", $0.connectionName)]) })
     }
 }
 

@@ -1,9 +1,9 @@
 import PolarisAPI
 
 #if canImport(FoundationEssentials)
-    import FoundationEssentials
+import FoundationEssentials
 #else
-    import Foundation
+import Foundation
 #endif
 
 /// Jobs v1 (api-reference §4): creation rules, the lifecycle and the client-facing operations.

@@ -1,7 +1,7 @@
 import PolarisAPI
 
 extension ConfigValidator {
-    static let topLevelKeys = ["$schema", "polaris", "supervisor", "connections", "jobs"]
+    static let topLevelKeys = ["$schema", "polaris", "supervisor", "connections", "jobs", "metrics"]
 
     /// The whole document; nil when anything is wrong (the problems say what).
     mutating func validate(_ document: JSONValue) -> WardenConfig? {
@@ -29,9 +29,12 @@ extension ConfigValidator {
         var connections: [DesiredConnection]? = []
         if let value = root["connections"] { connections = connectionList(value, at: "connections") }
         let jobs = required("jobs", in: root, at: "").flatMap { jobList($0, at: "jobs", connections: connections) }
+        // Absent: no endpoint. Every nil from a present section comes with a reported problem.
+        let metrics = root["metrics"].flatMap { metricsSettings($0, at: "metrics") }
 
         guard !hasProblems, let polaris, let supervisor, let connections, let jobs else { return nil }
-        return WardenConfig(polaris: polaris, supervisor: supervisor, connections: connections, jobs: jobs)
+        return WardenConfig(
+            polaris: polaris, supervisor: supervisor, connections: connections, jobs: jobs, metrics: metrics)
     }
 
     // MARK: polaris

@@ -19,17 +19,21 @@ public struct WardenConfig: Sendable, Hashable {
     public var connections: [DesiredConnection]
     /// In the order of the config file; unique names and unique target tables.
     public var jobs: [DesiredJob]
+    /// The optional Prometheus endpoint; nil (the default) serves no metrics.
+    public var metrics: MetricsSettings?
 
     public init(
         polaris: PolarisSettings,
         supervisor: SupervisorSettings = SupervisorSettings(),
         connections: [DesiredConnection] = [],
-        jobs: [DesiredJob] = []
+        jobs: [DesiredJob] = [],
+        metrics: MetricsSettings? = nil
     ) {
         self.polaris = polaris
         self.supervisor = supervisor
         self.connections = connections
         self.jobs = jobs
+        self.metrics = metrics
     }
 
     /// The declared connection called `name`, managed or not.
@@ -73,6 +77,17 @@ public struct PolarisSettings: Sendable, Hashable {
         self.auth = auth
         self.requestTimeoutSeconds = requestTimeoutSeconds
         self.maxRequestsPerSecond = maxRequestsPerSecond
+    }
+}
+
+/// The `metrics` section: where the Prometheus text endpoint (`GET /metrics`) listens. It has no
+/// authentication, so the example binds loopback; `run --metrics-address` overrides it. Read at
+/// start-up only: a reload does not move the listener.
+public struct MetricsSettings: Sendable, Hashable {
+    public var address: MetricsAddress
+
+    public init(address: MetricsAddress) {
+        self.address = address
     }
 }
 

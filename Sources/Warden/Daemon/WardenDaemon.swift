@@ -30,11 +30,13 @@ public enum WardenDaemon {
         do {
             let config = try ConfigLoader.load(path: path)
             logger.log(
-                event: .configLoaded, "configuration loaded: \(config.connections.count) connections, \(config.jobs.count) jobs",
+                event: .configLoaded,
+                "configuration loaded: \(config.connections.count) connections, \(config.jobs.count) jobs",
                 metadata: ["WARDEN_CONFIG": "\(path)"])
             return config
         } catch {
-            logger.log(event: .configRejected, "configuration rejected: \(error)", metadata: ["WARDEN_CONFIG": "\(path)"])
+            logger.log(
+                event: .configRejected, "configuration rejected: \(error)", metadata: ["WARDEN_CONFIG": "\(path)"])
             throw StartupError(description: "\(error)", exitCode: exConfig)
         }
     }
@@ -66,16 +68,25 @@ public enum WardenDaemon {
     }
 
     /// Runs until SIGTERM/SIGINT. Throws `StartupError` for bad config or credentials.
+    /// `metricsAddress` (`run --metrics-address`) wins over the config's `metrics.address`; with
+    /// neither, no metrics are collected or served.
     public static func run(
-        options: WardenService.Options, notifier: SystemdNotifier = SystemdNotifier(), logger: Logger
+        options: WardenService.Options, metricsAddress: MetricsAddress? = nil,
+        notifier: SystemdNotifier = SystemdNotifier(), logger: Logger
     ) async throws {
         let config = try loadConfig(path: options.configPath, logger: logger)
         let clientConfiguration = try clientConfiguration(for: config, environment: options.environment, logger: logger)
-        let client = PolarisClient(configuration: clientConfiguration, logger: Logger(label: "polaris-api"))
+        let metricsAddress = metricsAddress ?? config.metrics?.address
+        let metrics: WardenMetrics? = metricsAddress == nil ? nil : WardenMetrics()
+        var observer: (@Sendable (PolarisClient.Exchange) -> Void)?
+        if let metrics { observer = { metrics.apiExchange($0) } }
+        let client = PolarisClient(
+            configuration: clientConfiguration, logger: Logger(label: "polaris-api"), observer: observer)
         mkdir(options.stateDirectory, 0o700)
         let store = StateStore(path: options.stateDirectory + "/state.json")
         let supervisor = JobSupervisor(
-            config: config, client: client, store: store, initialState: loadState(store, logger: logger), logger: logger)
+            config: config, client: client, store: store, initialState: loadState(store, logger: logger),
+            logger: logger, metrics: metrics)
         // A cycle may legitimately take several request timeouts (retries); only a loop that
         // has not finished a cycle in three poll intervals plus that much is wedged.
         let stall = Duration.milliseconds(
@@ -83,8 +94,20 @@ public enum WardenDaemon {
         let watchdog = WatchdogService.fromEnvironment(stallTimeout: stall, notifier: notifier, logger: logger)
         let service = WardenService(
             supervisor: supervisor, options: options, notifier: notifier, watchdog: watchdog, logger: logger)
+        var services = [ServiceGroupConfiguration.ServiceConfiguration(service: service)]
+        if let metrics, let metricsAddress {
+            if !metricsAddress.isLoopback {
+                logger.warning(
+                    "the metrics endpoint \(metricsAddress) is reachable from other hosts and has no authentication")
+            }
+            // Healing matters more than metrics: a port that cannot be bound is logged, not fatal.
+            services.append(
+                ServiceGroupConfiguration.ServiceConfiguration(
+                    service: MetricsServer(metrics: metrics, address: metricsAddress, logger: logger),
+                    successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+        }
         let group = ServiceGroup(
-            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

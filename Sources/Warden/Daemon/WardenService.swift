@@ -131,14 +131,15 @@ public struct WardenService: Service {
                 for: config.polaris, environment: options.environment)
             await supervisor.apply(config: config, clientConfiguration: clientConfiguration)
             logger.log(
-                event: .configLoaded, "configuration reloaded: \(config.jobs.count) jobs",
+                event: .reloaded, "configuration reloaded: \(config.jobs.count) jobs",
                 metadata: ["WARDEN_CONFIG": "\(options.configPath)"])
             notifier.ready(status: await supervisor.statusLine())
         } catch {
             logger.log(
                 event: .configRejected, "configuration rejected, previous configuration still in force: \(error)",
                 metadata: ["WARDEN_CONFIG": "\(options.configPath)"])
-            notifier.ready(status: "config rejected (see journal); old config in force; " + (await supervisor.statusLine()))
+            notifier.ready(
+                status: "config rejected (see journal); old config in force; " + (await supervisor.statusLine()))
         }
     }
 }

@@ -21,7 +21,11 @@ public enum ActionExecutor {
             switch action {
             case .create, .recreate, .replace:
                 var spec = job.spec
-                if case .replace = action { spec.replaceRunning = true } else if replaceRunning { spec.replaceRunning = true }
+                if case .replace = action {
+                    spec.replaceRunning = true
+                } else if replaceRunning {
+                    spec.replaceRunning = true
+                }
                 let created = try await client.createJob(spec)
                 return Result(outcome: .created(jobID: created.id), createdJob: created)
             case .resume(let id):

@@ -30,10 +30,13 @@ extension JobSupervisor {
                 event: .sourceUnreachable,
                 "connection \(job.connectionName) of \(name) cannot reach its source: \(message)", metadata: metadata)
         case .leftCanceled:
-            logger.log(event: .jobUnhealthy, "job \(name) was canceled; left as configured (onCanceled: leave)", metadata: metadata)
+            logger.log(
+                event: .jobUnhealthy, "job \(name) was canceled; left as configured (onCanceled: leave)",
+                metadata: metadata)
         case .leftSuspended:
             logger.log(
-                event: .jobUnhealthy, "job \(name) is suspended; left as configured (onSuspended: leave)", metadata: metadata)
+                event: .jobUnhealthy, "job \(name) is suspended; left as configured (onSuspended: leave)",
+                metadata: metadata)
         case .unrecognizedStatus(let status):
             logger.log(event: .jobStalled, "job \(name) has an unrecognized status \(status)", metadata: metadata)
         case .offsetsStale(let resetting):
@@ -57,7 +60,8 @@ extension JobSupervisor {
         case .outcomeUnknown(let action, let message):
             metadata["WARDEN_ACTION"] = "\(action.name)"
             logger.log(
-                event: .jobActionFailed, "\(action.name) of \(name) has an unknown outcome: \(message)", metadata: metadata)
+                event: .jobActionFailed, "\(action.name) of \(name) has an unknown outcome: \(message)",
+                metadata: metadata)
         case .gaveUp(let attempts, let window):
             metadata["WARDEN_ATTEMPT"] = "\(attempts)"
             logger.log(

@@ -61,10 +61,12 @@ public actor JobSupervisor {
     private var random: SeededRandom
     private var pendingConnectionTests: [String: ConnectionTestResult] = [:]
     private var lastObserved: [String: Job] = [:]
+    private let metrics: WardenMetrics?
 
     public init(
         config: WardenConfig, client: PolarisClient, store: StateStore?, initialState: WardenState = WardenState(),
-        logger: Logger, now: @escaping @Sendable () -> Date = { Date() }, random: SeededRandom = SeededRandom()
+        logger: Logger, now: @escaping @Sendable () -> Date = { Date() }, random: SeededRandom = SeededRandom(),
+        metrics: WardenMetrics? = nil
     ) {
         self.config = config
         self.client = client
@@ -73,6 +75,7 @@ public actor JobSupervisor {
         self.logger = logger
         self.now = now
         self.random = random
+        self.metrics = metrics
     }
 
     // MARK: Cycle
@@ -80,7 +83,18 @@ public actor JobSupervisor {
     /// One full reconcile pass. Never throws: an unreachable API is reported and the cycle
     /// still counts as progress for the watchdog.
     public func runCycle() async {
-        defer { cyclesCompleted += 1 }
+        let started = ContinuousClock.now
+        let reachable = await reconcile()
+        cyclesCompleted += 1
+        guard let metrics else { return }
+        metrics.cycleFinished(duration: ContinuousClock.now - started, outcome: reachable ? .ok : .apiError)
+        metrics.jobsObserved(views: jobViews())
+        let limiter = client.rateLimiter
+        metrics.rateLimitWaits(count: await limiter.waits, seconds: await limiter.totalWait)
+    }
+
+    /// Observe, decide, act, persist; false when Polaris could not be listed.
+    private func reconcile() async -> Bool {
         let jobs: [Job]
         let connections: [Connection]
         do {
@@ -89,16 +103,17 @@ public actor JobSupervisor {
             (jobs, connections) = try await (listedJobs, listedConnections)
         } catch let error as PolarisError {
             noteAPIFailure(error)
-            return
+            return false
         } catch {
             noteAPIFailure(.transport(operation: "observe", detail: "\(type(of: error))"))
-            return
+            return false
         }
         noteAPIReachable()
         await reconcileConnections(existing: connections)
         let decisions = await decide(jobs: jobs)
         await commit(decisions)
         persist()
+        return true
     }
 
     /// Lists, matches and decides without writing to Polaris or the state file (`plan`).
@@ -179,12 +194,14 @@ public actor JobSupervisor {
     private func noteAPIFailure(_ error: PolarisError) {
         let detail = error.description
         if error.isAuthFailure {
-            if case .authFailed = apiState {} else {
+            if case .authFailed = apiState {
+            } else {
                 logger.log(event: .authFailed, "Polaris rejected the credential: \(detail)")
             }
             apiState = .authFailed(detail: detail)
         } else {
-            if case .unreachable = apiState {} else {
+            if case .unreachable = apiState {
+            } else {
                 logger.log(event: .apiUnreachable, "Polaris API unreachable: \(detail)")
             }
             apiState = .unreachable(detail: detail)
@@ -334,6 +351,7 @@ public actor JobSupervisor {
     private func apply(_ result: ActionExecutor.Result, of action: JobAction, for job: DesiredJob) {
         let date = now()
         var record = state.jobs[job.name] ?? JobRecord(jobName: job.name)
+        metrics?.actionFinished(action: action.name, outcome: WardenMetrics.ActionResult(result))
         if let test = result.connectionTest { pendingConnectionTests[job.name] = test }
         if let outcome = result.outcome {
             let followUps = record.reconciler.record(
@@ -349,12 +367,18 @@ public actor JobSupervisor {
             record.pendingCreate = nil
             record.specCheck = SpecCheck(jobID: id, fingerprint: SpecFingerprint.of(job.spec), drifted: false)
             metadata["POLARIS_JOB_ID"] = "\(id)"
-            if let previous = lastObserved[job.name]?.id, previous != id { metadata["POLARIS_PREVIOUS_JOB_ID"] = "\(previous)" }
+            if let previous = lastObserved[job.name]?.id, previous != id {
+                metadata["POLARIS_PREVIOUS_JOB_ID"] = "\(previous)"
+            }
+            // Which recovery of the crash-loop window this was (1 = first).
+            metadata["WARDEN_ATTEMPT"] = "\(record.reconciler.budget.attempts.count)"
             switch action {
             case .recreate(let reason):
-                logger.log(event: .jobRecreated, "recreated \(job.name) as \(id) (\(reason.rawValue))", metadata: metadata)
+                logger.log(
+                    event: .jobRecreated, "recreated \(job.name) as \(id) (\(reason.rawValue))", metadata: metadata)
             case .replace(let reason):
-                logger.log(event: .jobReplaced, "replaced \(job.name) with \(id) (\(reason.rawValue))", metadata: metadata)
+                logger.log(
+                    event: .jobReplaced, "replaced \(job.name) with \(id) (\(reason.rawValue))", metadata: metadata)
             default:
                 logger.log(event: .jobCreated, "created \(job.name) as \(id)", metadata: metadata)
             }
@@ -389,7 +413,8 @@ public actor JobSupervisor {
 
     func jobMetadata(_ job: DesiredJob, observed: Job?) -> Logger.Metadata {
         var metadata: Logger.Metadata = [
-            "POLARIS_JOB": "\(job.name)", "POLARIS_TABLE": "\(job.table)", "POLARIS_CONNECTION": "\(job.connectionName)",
+            "POLARIS_JOB": "\(job.name)", "POLARIS_TABLE": "\(job.table)",
+            "POLARIS_CONNECTION": "\(job.connectionName)",
         ]
         if let observed {
             metadata["POLARIS_JOB_ID"] = "\(observed.id)"

@@ -29,7 +29,9 @@ public enum StatusLine {
         var counts: [String: Int] = [:]
         for job in jobs { counts[job.group, default: 0] += 1 }
         let groups = counts.keys.sorted {
-            (groupOrder.firstIndex(of: $0) ?? groupOrder.count, $0) < (groupOrder.firstIndex(of: $1) ?? groupOrder.count, $1)
+            (groupOrder.firstIndex(of: $0) ?? groupOrder.count, $0) < (
+                groupOrder.firstIndex(of: $1) ?? groupOrder.count, $1
+            )
         }
         var parts: [String] = []
         for group in groups {

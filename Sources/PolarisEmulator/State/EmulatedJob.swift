@@ -1,0 +1,216 @@
+import PolarisAPI
+
+/// A job as the emulator keeps it: the submitted spec plus lifecycle state.
+///
+/// The wire fields that never change (`target`, the echoed streaming fields, the summary
+/// `source`) are computed once at creation so a list page renders without re-deriving them
+/// from the spec.
+struct EmulatedJob: Sendable {
+    let id: String
+    let type: String
+    /// The request body as sent, unknown fields included.
+    let spec: JobSpec
+    /// Streaming fields repeated at the top level of a `JobResponse`, Polaris defaults filled in.
+    let echoedFields: [String: JSONValue]
+    let target: JSONValue?
+    /// `source` as in the full response (the request's source object).
+    let source: JSONValue?
+    /// `source` as in a list summary: `{"type":"connection","connectionName":...}`.
+    let summarySource: JSONValue?
+    let tableName: String?
+    let connectionName: String?
+    let createdBy: PolarisUser
+    let created: PolarisTimestamp
+    /// The summary fields that never change, serialized once (`"createdBy":…,"id":…,…,`), so a
+    /// 1,000-job list page costs little more than copying bytes.
+    let summaryStaticBytes: [UInt8]
+
+    var executionStatus: ExecutionStatus = .pending
+    var desired: DesiredExecutionStatus = .running
+    var health: JobHealth = .ok
+    var lastModifiedBy: PolarisUser
+    var lastUpdated: PolarisTimestamp
+    var started: PolarisTimestamp?
+    var completed: PolarisTimestamp?
+    /// Clock reading (ns) when the current timed phase began: `pending` waiting for the start
+    /// delay, or a non-streaming job `running` towards `completed`.
+    var phaseStartedAt: Int64
+    /// A fault holds the job in its current (`pending`/`unknown`) status until released.
+    var held = false
+    var resetCount = 0
+    var logs: [JobLogEntry] = []
+    var totals = IngestionJobTotals()
+
+    var isStreaming: Bool { type == "streaming" }
+
+    /// The fields of `CreateStreamingJobRequest` echoed at the top level (api-reference §4.4).
+    static let echoedStreamingKeys: Set<String> = [
+        "source", "mappings", "dimensionExclusions", "useSchemaDiscovery", "filterExpression",
+        "lateMessageRejectionPeriod", "earlyMessageRejectionPeriod", "readFromPoint", "maxParseExceptions",
+        "clusteringColumns", "partitionedBy", "enableUpserts", "upsertKeyColumns", "upsertVersionColumn",
+    ]
+
+    /// What Polaris fills in when the request leaves them out (the SDK sends the same defaults).
+    static let streamingDefaults: [String: JSONValue] = [
+        "readFromPoint": .string("latest"),
+        "maxParseExceptions": .int(2_147_483_647),
+        "lateMessageRejectionPeriod": .string("P30D"),
+        "earlyMessageRejectionPeriod": .string("P2000D"),
+    ]
+
+    init(id: String, spec: JobSpec, createdBy: PolarisUser, created: PolarisTimestamp, clock: Int64) {
+        self.id = id
+        self.type = spec.type ?? "streaming"
+        self.spec = spec
+        self.target = spec.fields["target"]
+        self.source = spec.fields["source"]
+        self.tableName = spec.targetTable
+        self.connectionName = spec.connectionName
+        self.createdBy = createdBy
+        self.lastModifiedBy = createdBy
+        self.created = created
+        self.lastUpdated = created
+        self.phaseStartedAt = clock
+        let echoed: [String: JSONValue]
+        let summarySource: JSONValue?
+        if type == "streaming" {
+            var fields = Self.streamingDefaults
+            for (key, value) in spec.fields where Self.echoedStreamingKeys.contains(key) { fields[key] = value }
+            echoed = fields
+            summarySource = .object([
+                "type": .string("connection"), "connectionName": connectionName.map(JSONValue.string) ?? .null,
+            ])
+        } else {
+            echoed = [:]
+            summarySource = spec.fields["source"].map { source in
+                var summary: [String: JSONValue] = [:]
+                for key in ["type", "connectionName", "tableName"] { summary[key] = source[key] }
+                return .object(summary)
+            }
+        }
+        self.echoedFields = echoed
+        self.summarySource = summarySource
+        var fixed: [String: JSONValue] = [
+            "createdBy": Self.json(createdBy), "createdTimestamp": .string(created.text), "id": .string(id),
+            "type": .string(type),
+        ]
+        if let target = spec.fields["target"] { fixed["target"] = target }
+        if let summarySource { fixed["source"] = summarySource }
+        var bytes: [UInt8] = []
+        JSONWriter.write(.object(fixed), into: &bytes)
+        bytes.removeFirst()  // "{"
+        bytes[bytes.count - 1] = UInt8(ascii: ",")  // "}" → ","
+        summaryStaticBytes = bytes
+    }
+
+    /// Writes the `JobSummaryResponse` object; same content as `json(full: false, …)`.
+    func writeSummary(into bytes: inout [UInt8], healthSpelling: HealthSpelling) {
+        func key(_ name: String) {
+            JSONWriter.writeString(name, into: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+        }
+        bytes.append(UInt8(ascii: "{"))
+        bytes.append(contentsOf: summaryStaticBytes)
+        key("executionStatus")
+        JSONWriter.writeString(executionStatus.rawValue, into: &bytes)
+        bytes.append(UInt8(ascii: ","))
+        key("desiredExecutionStatus")
+        JSONWriter.writeString(desired.rawValue, into: &bytes)
+        bytes.append(UInt8(ascii: ","))
+        key("health")
+        if health == .ok {
+            bytes.append(contentsOf: #"{"status":"ok"}"#.utf8)
+        } else {
+            JSONWriter.write(Self.json(health, spelling: healthSpelling), into: &bytes)
+        }
+        bytes.append(UInt8(ascii: ","))
+        key("lastModifiedBy")
+        JSONWriter.write(Self.json(lastModifiedBy), into: &bytes)
+        bytes.append(UInt8(ascii: ","))
+        key("lastUpdatedTimestamp")
+        JSONWriter.writeString(lastUpdated.text, into: &bytes)
+        if let started {
+            bytes.append(UInt8(ascii: ","))
+            key("startedTimestamp")
+            JSONWriter.writeString(started.text, into: &bytes)
+        }
+        if let completed {
+            bytes.append(UInt8(ascii: ","))
+            key("completedTimestamp")
+            JSONWriter.writeString(completed.text, into: &bytes)
+        }
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// A `JobResponse` (`full`) or a `JobSummaryResponse` list item.
+    func json(full: Bool, healthSpelling: HealthSpelling) -> JSONValue {
+        var fields: [String: JSONValue] = full ? echoedFields : [:]
+        fields["id"] = .string(id)
+        fields["type"] = .string(type)
+        fields["executionStatus"] = .string(executionStatus.rawValue)
+        fields["desiredExecutionStatus"] = .string(desired.rawValue)
+        fields["health"] = Self.json(health, spelling: healthSpelling)
+        fields["createdBy"] = Self.json(createdBy)
+        fields["lastModifiedBy"] = Self.json(lastModifiedBy)
+        fields["createdTimestamp"] = .string(created.text)
+        fields["lastUpdatedTimestamp"] = .string(lastUpdated.text)
+        if let started { fields["startedTimestamp"] = .string(started.text) }
+        if let completed { fields["completedTimestamp"] = .string(completed.text) }
+        if let target { fields["target"] = target }
+        if full {
+            fields["spec"] = spec.json
+            if let source { fields["source"] = source }
+        } else if let summarySource {
+            fields["source"] = summarySource
+        }
+        return .object(fields)
+    }
+
+    /// The job as the client library models it (always the full response).
+    func model(healthSpelling: HealthSpelling) -> Job {
+        var others = echoedFields
+        for key in ["source", "target"] { others[key] = nil }
+        return Job(
+            id: id, type: type, executionStatus: executionStatus, desiredExecutionStatus: desired, health: health,
+            createdBy: createdBy, lastModifiedBy: lastModifiedBy, createdTimestamp: created,
+            lastUpdatedTimestamp: lastUpdated, startedTimestamp: started, completedTimestamp: completed, spec: spec,
+            target: target, source: source, otherFields: others)
+    }
+
+    static func json(_ user: PolarisUser) -> JSONValue {
+        .object([
+            "username": user.username.map(JSONValue.string) ?? .null,
+            "userId": user.userId.map(JSONValue.string) ?? .null,
+        ])
+    }
+
+    static func json(_ health: JobHealth, spelling: HealthSpelling) -> JSONValue {
+        var fields: [String: JSONValue] = [:]
+        fields["status"] = .string(health.status == .warn ? spelling.rawValue : health.status.rawValue)
+        if let code = health.code { fields["code"] = .string(code) }
+        if let message = health.message { fields["message"] = .string(message) }
+        if let log = health.log { fields["log"] = json(log) }
+        return .object(fields)
+    }
+
+    static func json(_ entry: JobLogEntry) -> JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let timestamp = entry.timestamp { fields["timestamp"] = .string(timestamp.text) }
+        if let status = entry.healthStatus { fields["healthStatus"] = .string(status) }
+        if let code = entry.code { fields["code"] = .string(code) }
+        if let message = entry.message { fields["message"] = .string(message) }
+        return .object(fields)
+    }
+
+    static func json(_ totals: IngestionJobTotals) -> JSONValue {
+        var fields: [String: JSONValue] = [:]
+        func put(_ key: String, _ value: Int64?) { if let value { fields[key] = .int(value) } }
+        put("numRowsProcessed", totals.numRowsProcessed)
+        put("numRowsProcessedWithWarning", totals.numRowsProcessedWithWarning)
+        put("numRowsSkippedByError", totals.numRowsSkippedByError)
+        put("numRowsSkippedByFilter", totals.numRowsSkippedByFilter)
+        put("numBytesProcessed", totals.numBytesProcessed)
+        put("numRowsPersisted", totals.numRowsPersisted)
+        return .object(fields)
+    }
+}

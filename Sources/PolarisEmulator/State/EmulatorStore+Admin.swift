@@ -1,0 +1,160 @@
+import PolarisAPI
+
+/// Faults and shortcuts that no Polaris client can trigger: the admin API and the in-process
+/// test API both call these.
+extension EmulatorStore {
+    /// Fails a job: `failed` is terminal, health `error` with the given code.
+    public func failJob(id: String, code: String = "internal_error", message: String? = nil) throws(EmulatorError) {
+        var job = try existingJob(id)
+        guard !job.executionStatus.isTerminal else {
+            throw .invalid("Job [\(id)] is already \(job.executionStatus.rawValue).")
+        }
+        let stamp = nextTimestamp()
+        let text = message ?? "The job failed (\(code))."
+        let entry = JobLogEntry(timestamp: stamp, healthStatus: "error", code: code, message: text)
+        job.executionStatus = .failed
+        job.held = false
+        job.health = JobHealth(status: .error, code: code, message: text, log: entry)
+        job.lastUpdated = stamp
+        job.logs.append(entry)
+        jobs[id] = job
+        release(tableOf: job)
+    }
+
+    /// Sets a job's health without touching its execution status. Warn and error health get a
+    /// `log` entry, as Polaris attaches one.
+    public func setHealth(jobID id: String, _ health: JobHealth) throws(EmulatorError) {
+        var job = try existingJob(id)
+        var health = health
+        let stamp = nextTimestamp()
+        if health.status != .ok, health.log == nil {
+            health.log = JobLogEntry(
+                timestamp: stamp, healthStatus: health.status.rawValue, code: health.code, message: health.message)
+        }
+        job.health = health
+        job.lastUpdated = stamp
+        job.logs.append(
+            JobLogEntry(
+                timestamp: stamp, healthStatus: health.status.rawValue, code: health.code ?? health.status.rawValue,
+                message: health.message ?? "Health is \(health.status.rawValue)."))
+        jobs[id] = job
+    }
+
+    /// Holds a job in `pending` or `unknown` until `releaseJob`; the start delay does not move it.
+    public func holdJob(id: String, in status: ExecutionStatus) throws(EmulatorError) {
+        guard status == .pending || status == .unknown else {
+            throw .invalid("A job can be held in pending or unknown.")
+        }
+        var job = try existingJob(id)
+        guard !job.executionStatus.isTerminal else { throw .invalid("Job [\(id)] is \(job.executionStatus.rawValue).") }
+        job.executionStatus = status
+        job.held = true
+        job.lastUpdated = nextTimestamp()
+        timedJobIDs.remove(id)
+        jobs[id] = job
+    }
+
+    /// Ends a hold: a job that should run starts again through `pending` and the start delay; a
+    /// suspended one goes back to `suspended`.
+    public func releaseJob(id: String) throws(EmulatorError) {
+        var job = try existingJob(id)
+        guard job.held else { return }
+        job.held = false
+        job.lastUpdated = nextTimestamp()
+        if job.desired == .suspended {
+            job.executionStatus = .suspended
+        } else {
+            job.executionStatus = .pending
+            job.phaseStartedAt = nowNanos()
+            timedJobIDs.insert(id)
+        }
+        jobs[id] = job
+        advance(id)
+    }
+
+    /// Sets the totals `GET /jobs/{id}/metrics` reports.
+    public func setMetrics(jobID id: String, _ totals: IngestionJobTotals) throws(EmulatorError) {
+        var job = try existingJob(id)
+        job.totals = totals
+        jobs[id] = job
+    }
+
+    /// Appends an entry to `GET /jobs/{id}/logs` (timestamped now when it has none).
+    public func appendLog(jobID id: String, _ entry: JobLogEntry) throws(EmulatorError) {
+        var job = try existingJob(id)
+        var entry = entry
+        if entry.timestamp == nil { entry.timestamp = nextTimestamp() }
+        job.logs.append(entry)
+        jobs[id] = job
+    }
+
+    /// Bulk-creates `count` running streaming jobs reading `connection` (created as a Kinesis
+    /// connection when missing), each on its own table `"\(tablePrefix)\(index)"`, skipping the
+    /// per-request validation so 10,000 jobs take well under a second. Returns the new ids.
+    @discardableResult
+    public func seed(connection: String, jobs count: Int, tablePrefix: String = "seed-table-")
+        throws(EmulatorError) -> [String]
+    {
+        guard count >= 0 else { throw .invalid("jobs must be >= 0") }
+        if connections[connection] == nil {
+            try createConnection(
+                .object([
+                    "type": .string("kinesis"), "name": .string(connection), "stream": .string(connection),
+                    "awsEndpoint": .string("kinesis.us-east-1.amazonaws.com"),
+                    "awsAssumedRoleArn": .string("arn:aws:iam::123456789012:role/polaris-emulator"),
+                ]))
+        }
+        var ids: [String] = []
+        ids.reserveCapacity(count)
+        let first = tables.count
+        for index in 0..<count {
+            var table = "\(tablePrefix)\(first + index)"
+            while tables[table] != nil || streamingHolders[table] != nil { table += "x" }
+            tables[table] = Table(id: Self.newID(), name: table, created: nextTimestamp())
+            let spec = JobSpec(fields: [
+                "type": .string("streaming"),
+                "source": .object([
+                    "type": .string("connection"), "connectionName": .string(connection),
+                    "formatSettings": .object(["format": .string("nd-json")]),
+                ]),
+                "target": .object(["type": .string("table"), "tableName": .string(table)]),
+                "createTableIfNotExists": .bool(true),
+                "mappings": .array([
+                    .object(["columnName": .string("__time"), "expression": .string("TIME_PARSE(\"ts\")")])
+                ]),
+            ])
+            let id = Self.newID()
+            var job = makeJob(id: id, spec: spec, user: Self.apiKeyUser)
+            job.executionStatus = .running
+            job.started = job.created
+            insert(job)
+            ids.append(id)
+        }
+        return ids
+    }
+
+    /// Everything, for `GET /_emulator/state` (debugging a failing test).
+    func stateJSON() -> JSONValue {
+        advanceAll()
+        let jobValues = jobs.values.sorted { $0.created < $1.created }.map { job -> JSONValue in
+            guard case .object(var fields) = job.json(full: true, healthSpelling: healthSpelling) else { return .null }
+            fields["_emulator"] = .object(["held": .bool(job.held), "resetCount": .int(Int64(job.resetCount))])
+            return .object(fields)
+        }
+        return .object([
+            "projectId": .string(projectID),
+            "startDelayMilliseconds": .int(Self.nanos(startDelay) / 1_000_000),
+            "healthSpelling": .string(healthSpelling.rawValue),
+            "connections": .array(connectionList().map { .object($0.json) }),
+            "connectionTestFailures": .object(connectionTestFailures.mapValues(\.body)),
+            "tables": .array(
+                tables.values.sorted { $0.name < $1.name }.map {
+                    .object([
+                        "id": .string($0.id), "name": .string($0.name), "createdTimestamp": .string($0.created.text),
+                    ])
+                }),
+            "jobs": .array(jobValues),
+            "faults": .int(Int64(faults.armed.count)),
+        ])
+    }
+}

@@ -1,0 +1,124 @@
+import ArgumentParser
+import PolarisEmulator
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `polaris-emulator`: serves the Polaris API emulator until SIGINT/SIGTERM.
+///
+/// The API key is read from a file or the environment, never from argv, where any local user
+/// could see it in `ps`.
+struct PolarisEmulatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "polaris-emulator",
+        abstract: "Serve an Imply Polaris API emulator (Connections v1, Jobs v1) with fault injection.",
+        discussion: """
+            The API key comes from --api-key-file, else the POLARIS_EMULATOR_API_KEY environment \
+            variable, else a development default. The admin API is under /_emulator/ (no auth).
+            """)
+
+    @Option(help: "Address to bind.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to bind (0 picks a free one).")
+    var port = 8080
+
+    @Option(name: .customLong("project-id"), help: "The project id to serve.")
+    var projectID = EmulatorConfiguration.defaultProjectID
+
+    @Option(help: "File holding the API key clients must send (trailing newline ignored).")
+    var apiKeyFile: String?
+
+    @Option(help: "Seconds a job stays pending after it is created or resumed.")
+    var startDelay: Double = 1
+
+    @Option(help: "Streaming jobs to create at start (running, one table each).")
+    var seedJobs = 0
+
+    @Option(help: "Spelling of a warning health status: warn or warning.")
+    var healthSpelling: String = HealthSpelling.warn.rawValue
+
+    func validate() throws {
+        guard startDelay >= 0 else { throw ValidationError("--start-delay must be >= 0") }
+        guard seedJobs >= 0 else { throw ValidationError("--seed-jobs must be >= 0") }
+        guard HealthSpelling(rawValue: healthSpelling) != nil else {
+            throw ValidationError("--health-spelling must be warn or warning")
+        }
+    }
+
+    func run() async throws {
+        try await serve()
+    }
+
+    func serve() async throws {
+        let (apiKey, keySource) = try resolveAPIKey()
+        let emulator = PolarisEmulator(
+            configuration: EmulatorConfiguration(
+                projectID: projectID, apiKey: apiKey, startDelay: .milliseconds(Int64(startDelay * 1000)),
+                healthSpelling: HealthSpelling(rawValue: healthSpelling) ?? .warn, host: host, port: port))
+        if seedJobs > 0 { try await emulator.seed(connection: "seed-connection", jobs: seedJobs) }
+        let projectID = projectID
+        let seedJobs = seedJobs
+        try await emulator.run { boundPort in
+            let base = "http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort)"
+            print("polaris-emulator listening on \(base)")
+            print("project id: \(projectID)")
+            print("project URL: \(base)/v1/projects/\(projectID)")
+            print("API key: \(keySource)")
+            if seedJobs > 0 { print("seeded \(seedJobs) streaming jobs on connection seed-connection") }
+            print("admin API: \(base)/_emulator/ (state, requests, counters, faults)")
+            fflush(nil)  // the banner must reach a pipe (systemd, a test harness) at once
+        }
+        print("polaris-emulator stopped")
+    }
+
+    /// The key and a description of where it came from that is safe to print: only the
+    /// development default is ever shown.
+    private func resolveAPIKey() throws -> (String, String) {
+        if let apiKeyFile {
+            guard let data = FileManager.default.contents(atPath: apiKeyFile) else {
+                throw ValidationError("cannot read --api-key-file \(apiKeyFile)")
+            }
+            let key = String(decoding: data, as: UTF8.self).trimmingNewlines()
+            guard !key.isEmpty else { throw ValidationError("--api-key-file \(apiKeyFile) is empty") }
+            return (key, "from \(apiKeyFile)")
+        }
+        if let key = ProcessInfo.processInfo.environment["POLARIS_EMULATOR_API_KEY"], !key.isEmpty {
+            return (key, "from POLARIS_EMULATOR_API_KEY")
+        }
+        let key = EmulatorConfiguration.defaultAPIKey
+        return (key, "default dev key in use: \(key) (set POLARIS_EMULATOR_API_KEY or --api-key-file)")
+    }
+}
+
+extension String {
+    fileprivate func trimmingNewlines() -> String {
+        var text = self
+        while let last = text.last, last == "\n" || last == "\r" || last == " " { text.removeLast() }
+        return text
+    }
+}
+
+// `@main` cannot mark a type in main.swift, and top-level calls resolve to ArgumentParser's
+// synchronous overloads (which print help), so parse and run the concrete command explicitly.
+do {
+    var command = try PolarisEmulatorCommand.parseAsRoot()
+    if let emulatorCommand = command as? PolarisEmulatorCommand {
+        try await emulatorCommand.serve()
+    } else {
+        try command.run()
+    }
+} catch {
+    PolarisEmulatorCommand.exit(withError: error)
+}
