@@ -100,7 +100,8 @@ let package = Package(
         .testTarget(
             name: "PolarisAPITests",
             dependencies: [
-                "PolarisAPI", "PolarisEmulator", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "PolarisAPI", "PolarisEmulator", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             exclude: ["Conformance"]),

@@ -24,23 +24,8 @@ import Testing
         return false
     }
 
-    struct Finished {
-        var status: Int32
-        var output: String
-    }
-
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Finished {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Finished(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> FinishedProcess {
+        try runProcess(binary, arguments, environment: environment)
     }
 
     static func config(emulator: PolarisEmulator, tables: [String], poll: Int = 1) -> String {
