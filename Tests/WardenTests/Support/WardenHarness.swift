@@ -17,11 +17,13 @@ struct WardenHarness {
     let recorder: LogRecorder
     let stateDirectory: String
     let config: WardenConfig
+    /// When each API request was sent (after the rate limiter let it through).
+    let sends: SendLog
 
     static func make(
         jobs: [String] = ["wikipedia-kinesis"], settings: SupervisorSettings = .testDefaults,
         extraConnections: [DesiredConnection] = [], stateDirectory: String? = nil, emulator: PolarisEmulator? = nil,
-        initialState: WardenState? = nil, metrics: WardenMetrics? = nil
+        initialState: WardenState? = nil, metrics: WardenMetrics? = nil, maxRequestsPerSecond: Double = 1000
     ) async throws -> WardenHarness {
         let emulator = emulator ?? PolarisEmulator(configuration: EmulatorConfiguration(apiKey: apiKey))
         if emulator.port == nil { _ = try await emulator.start() }
@@ -35,12 +37,16 @@ struct WardenHarness {
         config.connections += extraConnections
         let clock = ManualClock()
         let recorder = LogRecorder()
+        let sends = SendLog()
         let client = PolarisClient(
             configuration: try PolarisClientConfiguration(
                 url: emulator.baseURL, projectID: emulator.projectID, authentication: .apiKey(Secret(apiKey)),
-                requestTimeout: .seconds(15), maxRequestsPerSecond: 1000,
+                requestTimeout: .seconds(15), maxRequestsPerSecond: maxRequestsPerSecond,
                 retry: RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(5), maxDelay: .milliseconds(50))),
-            observer: metrics.map { metrics in { @Sendable exchange in metrics.apiExchange(exchange) } })
+            observer: { @Sendable exchange in
+                sends.record(exchange)
+                metrics?.apiExchange(exchange)
+            })
         let store = StateStore(path: directory + "/state.json")
         let state = initialState ?? store.load().0
         let supervisor = JobSupervisor(
@@ -48,7 +54,7 @@ struct WardenHarness {
             now: clock.function, random: SeededRandom(seed: 42), metrics: metrics)
         return WardenHarness(
             emulator: emulator, supervisor: supervisor, clock: clock, recorder: recorder, stateDirectory: directory,
-            config: config)
+            config: config, sends: sends)
     }
 
     /// Runs one cycle after moving the clock by one poll interval.
