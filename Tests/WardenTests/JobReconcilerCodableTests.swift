@@ -100,3 +100,25 @@ struct JobReconcilerCodableTests {
         #expect(harness.cycle(errorJ1).filter(\.isWrite) == [.replace(reason: .unhealthy)])
     }
 }
+
+@Suite struct JobPhaseCodableTests {
+    @Test(arguments: [
+        JobPhase.creating, .starting, .running, .unhealthy, .sourceUnreachable, .offsetsStale, .drifted, .recovering,
+        .backingOff(until: Date(timeIntervalSince1970: 1_800_000_040)), .suspendedLeft, .canceledLeft, .statusUnknown,
+        .unrecognized("hibernating"), .gaveUp(since: Date(timeIntervalSince1970: 1_800_000_000)),
+    ])
+    func everyPhaseRoundTrips(_ phase: JobPhase) throws {
+        let decoded = try JSONDecoder().decode(JobPhase.self, from: try JSONEncoder().encode(phase))
+        #expect(decoded == phase)
+    }
+
+    @Test func theLastPhaseSurvivesTheStateFileForStatus() throws {
+        var reconciler = JobReconciler(jobName: "orders")
+        var random = SeededRandom(seed: 1)
+        _ = reconciler.observe(
+            JobObservation(job: nil), settings: SupervisorSettings(), now: Date(timeIntervalSince1970: 1_800_000_000),
+            random: &random)
+        let decoded = try JSONDecoder().decode(JobReconciler.self, from: try JSONEncoder().encode(reconciler))
+        #expect(decoded.phase == reconciler.phase)
+    }
+}

@@ -370,8 +370,10 @@ public actor JobSupervisor {
             if let previous = lastObserved[job.name]?.id, previous != id {
                 metadata["POLARIS_PREVIOUS_JOB_ID"] = "\(previous)"
             }
-            // Which recovery of the crash-loop window this was (1 = first).
-            metadata["WARDEN_ATTEMPT"] = "\(record.reconciler.budget.attempts.count)"
+            if case .create = action {} else {
+                // Which recovery of the crash-loop window this was (1 = first).
+                metadata["WARDEN_ATTEMPT"] = "\(record.reconciler.budget.attempts.count)"
+            }
             switch action {
             case .recreate(let reason):
                 logger.log(

@@ -68,3 +68,62 @@ public enum JobPhase: Hashable, Sendable {
         }
     }
 }
+
+extension JobPhase: Codable {
+    private enum CodingKeys: String, CodingKey { case name, date, status }
+
+    private var name: String {
+        switch self {
+        case .creating: "creating"
+        case .starting: "starting"
+        case .running: "running"
+        case .unhealthy: "unhealthy"
+        case .sourceUnreachable: "sourceUnreachable"
+        case .offsetsStale: "offsetsStale"
+        case .drifted: "drifted"
+        case .recovering: "recovering"
+        case .backingOff: "backingOff"
+        case .suspendedLeft: "suspendedLeft"
+        case .canceledLeft: "canceledLeft"
+        case .statusUnknown: "statusUnknown"
+        case .unrecognized: "unrecognized"
+        case .gaveUp: "gaveUp"
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let name = try container.decode(String.self, forKey: .name)
+        let date = try container.decodeIfPresent(Date.self, forKey: .date) ?? Date(timeIntervalSince1970: 0)
+        switch name {
+        case "creating": self = .creating
+        case "starting": self = .starting
+        case "running": self = .running
+        case "unhealthy": self = .unhealthy
+        case "sourceUnreachable": self = .sourceUnreachable
+        case "offsetsStale": self = .offsetsStale
+        case "drifted": self = .drifted
+        case "recovering": self = .recovering
+        case "backingOff": self = .backingOff(until: date)
+        case "suspendedLeft": self = .suspendedLeft
+        case "canceledLeft": self = .canceledLeft
+        case "statusUnknown": self = .statusUnknown
+        case "unrecognized": self = .unrecognized(try container.decodeIfPresent(String.self, forKey: .status) ?? "")
+        case "gaveUp": self = .gaveUp(since: date)
+        default:
+            throw DecodingError.dataCorruptedError(
+                forKey: .name, in: container, debugDescription: "unknown phase \(name)")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        switch self {
+        case .backingOff(let until): try container.encode(until, forKey: .date)
+        case .gaveUp(let since): try container.encode(since, forKey: .date)
+        case .unrecognized(let status): try container.encode(status, forKey: .status)
+        default: break
+        }
+    }
+}

@@ -114,7 +114,7 @@ public struct JobReconciler: Hashable, Sendable {
 
 extension JobReconciler: Codable {
     private enum CodingKeys: String, CodingKey {
-        case jobName, jobID, needsReplaceRunning, recoveries, budget, reported
+        case jobName, jobID, needsReplaceRunning, recoveries, budget, reported, phase
     }
 
     public init(from decoder: any Decoder) throws {
@@ -127,8 +127,11 @@ extension JobReconciler: Codable {
         // Markers a newer version wrote and this one does not know are dropped.
         let reported = try container.decodeIfPresent([String].self, forKey: .reported) ?? []
         markers = Set(reported.compactMap(Marker.init(rawValue:)))
+        // The last phase is kept for `polaris-warden status`; the next observation recomputes it.
         if let since = budget.gaveUpSince {
             phase = .gaveUp(since: since)
+        } else if let stored = try? container.decodeIfPresent(JobPhase.self, forKey: .phase) {
+            phase = stored
         } else {
             phase = jobID == nil ? .creating : .starting
         }
@@ -142,5 +145,6 @@ extension JobReconciler: Codable {
         try container.encode(recoveries, forKey: .recoveries)
         try container.encode(budget, forKey: .budget)
         try container.encode(markers.map(\.rawValue).sorted(), forKey: .reported)
+        try container.encode(phase, forKey: .phase)
     }
 }
