@@ -370,7 +370,8 @@ public actor JobSupervisor {
             if let previous = lastObserved[job.name]?.id, previous != id {
                 metadata["POLARIS_PREVIOUS_JOB_ID"] = "\(previous)"
             }
-            if case .create = action {} else {
+            if case .create = action {
+            } else {
                 // Which recovery of the crash-loop window this was (1 = first).
                 metadata["WARDEN_ATTEMPT"] = "\(record.reconciler.budget.attempts.count)"
             }
