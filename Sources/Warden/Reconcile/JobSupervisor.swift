@@ -51,17 +51,17 @@ public actor JobSupervisor {
     }
 
     public private(set) var config: WardenConfig
-    public private(set) var state: WardenState
-    public private(set) var apiState: APIState = .unknown
+    public internal(set) var state: WardenState
+    public internal(set) var apiState: APIState = .unknown
     public private(set) var cyclesCompleted = 0
-    private var client: PolarisClient
-    private let store: StateStore?
+    var client: PolarisClient
+    let store: StateStore?
     let logger: Logger
-    private let now: @Sendable () -> Date
-    private var random: SeededRandom
-    private var pendingConnectionTests: [String: ConnectionTestResult] = [:]
-    private var lastObserved: [String: Job] = [:]
-    private let metrics: WardenMetrics?
+    let now: @Sendable () -> Date
+    var random: SeededRandom
+    var pendingConnectionTests: [String: ConnectionTestResult] = [:]
+    var lastObserved: [String: Job] = [:]
+    let metrics: WardenMetrics?
 
     public init(
         config: WardenConfig, client: PolarisClient, store: StateStore?, initialState: WardenState = WardenState(),
@@ -94,7 +94,7 @@ public actor JobSupervisor {
     }
 
     /// Observe, decide, act, persist; false when Polaris could not be listed.
-    private func reconcile() async -> Bool {
+    func reconcile() async -> Bool {
         let jobs: [Job]
         let connections: [Connection]
         do {
@@ -191,7 +191,7 @@ public actor JobSupervisor {
 
     // MARK: Steps
 
-    private func noteAPIFailure(_ error: PolarisError) {
+    func noteAPIFailure(_ error: PolarisError) {
         let detail = error.description
         if error.isAuthFailure {
             if case .authFailed = apiState {
@@ -208,7 +208,7 @@ public actor JobSupervisor {
         }
     }
 
-    private func noteAPIReachable() {
+    func noteAPIReachable() {
         switch apiState {
         case .unreachable, .authFailed:
             logger.log(event: .apiRecovered, "Polaris API reachable again")
@@ -218,7 +218,7 @@ public actor JobSupervisor {
         apiState = .ok
     }
 
-    private func reconcileConnections(existing: [Connection]) async {
+    func reconcileConnections(existing: [Connection]) async {
         let actions = ConnectionPlanner.plan(
             desired: config.connections, existing: existing, prune: config.supervisor.prune)
         for action in actions {
@@ -242,175 +242,6 @@ public actor JobSupervisor {
                     event: .jobActionFailed, "connection \(action.connectionName): \(error.description)",
                     metadata: metadata)
             }
-        }
-    }
-
-    private func decide(jobs: [Job]) async -> [Decision] {
-        let knownIDs = state.jobs.compactMapValues { $0.reconciler.jobID }
-        let matches = JobMatcher.match(desired: config.jobs, polarisJobs: jobs, knownIDs: knownIDs)
-        let date = now()
-        var decisions: [Decision] = []
-        for job in config.jobs {
-            var record = state.jobs[job.name] ?? JobRecord(jobName: job.name)
-            let match = matches[job.name] ?? JobMatcher.Match(job: nil, adopted: false)
-            if let found = match.job, match.adopted {
-                record.reconciler.adopted(jobID: found.id)
-            }
-            if match.job != nil { record.pendingCreate = nil }
-            let drifted = await checkDrift(of: job, observed: match.job, record: &record)
-            let observation = JobObservation(
-                job: match.job.map {
-                    ObservedJob(
-                        id: $0.id, executionStatus: $0.executionStatus, health: $0.health,
-                        createdTimestamp: $0.createdTimestamp)
-                },
-                specDrifted: drifted, connectionTest: pendingConnectionTests[job.name])
-            let actions = record.reconciler.observe(
-                observation, settings: config.supervisor, now: date, random: &random)
-            decisions.append(
-                Decision(
-                    job: job, record: record, observed: match.job, adopted: match.adopted, specDrifted: drifted,
-                    actions: actions))
-        }
-        return decisions
-    }
-
-    /// Drift is checked when the job or the desired spec changed since the last check: one
-    /// `GET /jobs/{id}` then, never one per job per cycle.
-    private func checkDrift(of job: DesiredJob, observed: Job?, record: inout JobRecord) async -> Bool {
-        guard let observed, !observed.executionStatus.isTerminal else { return false }
-        let fingerprint = SpecFingerprint.of(job.spec)
-        if let check = record.specCheck, check.jobID == observed.id, check.fingerprint == fingerprint {
-            return check.drifted
-        }
-        guard let full = try? await client.getJob(id: observed.id), let echoed = full.spec else { return false }
-        let drifted = !job.spec.isSatisfied(by: echoed)
-        record.specCheck = SpecCheck(jobID: observed.id, fingerprint: fingerprint, drifted: drifted)
-        return drifted
-    }
-
-    private func commit(_ decisions: [Decision]) async {
-        var writes: [(DesiredJob, JobAction)] = []
-        let date = now()
-        for decision in decisions {
-            let name = decision.job.name
-            pendingConnectionTests[name] = nil
-            if let observed = decision.observed { lastObserved[name] = observed } else { lastObserved[name] = nil }
-            if decision.adopted, let observed = decision.observed {
-                logger.log(
-                    event: .jobAdopted, "adopted existing job \(observed.id) for \(name)",
-                    metadata: jobMetadata(decision.job, observed: observed))
-            }
-            var record = decision.record
-            for action in decision.actions {
-                if case .report(let report) = action {
-                    log(report, job: decision.job, observed: decision.observed, record: record)
-                } else {
-                    if action.createsJob {
-                        record.pendingCreate = PendingCreate(
-                            table: decision.job.table, startedAt: date,
-                            specFingerprint: SpecFingerprint.of(decision.job.spec))
-                    }
-                    writes.append((decision.job, action))
-                }
-            }
-            state.jobs[name] = record
-        }
-        guard !writes.isEmpty else { return }
-        // The intent is on disk before any create is sent: a crash now ends in adoption.
-        if writes.contains(where: { $0.1.createsJob }) { persist() }
-        await execute(writes)
-    }
-
-    private func execute(_ writes: [(DesiredJob, JobAction)]) async {
-        let client = self.client
-        let limit = max(1, config.supervisor.maxConcurrentActions)
-        let inputs = writes.map { job, action in
-            let reconciler = state.jobs[job.name]?.reconciler
-            return (job, action, reconciler?.jobID, reconciler?.needsReplaceRunning ?? false)
-        }
-        await withTaskGroup(of: (DesiredJob, JobAction, ActionExecutor.Result).self) { group in
-            var iterator = inputs.makeIterator()
-            func startNext() -> Bool {
-                guard let (job, action, jobID, replaceRunning) = iterator.next() else { return false }
-                group.addTask {
-                    let result = await ActionExecutor.perform(
-                        action, for: job, currentJobID: jobID, replaceRunning: replaceRunning, client: client)
-                    return (job, action, result)
-                }
-                return true
-            }
-            for _ in 0..<limit where !startNext() { break }
-            while let (job, action, result) = await group.next() {
-                apply(result, of: action, for: job)
-                _ = startNext()
-            }
-        }
-    }
-
-    private func apply(_ result: ActionExecutor.Result, of action: JobAction, for job: DesiredJob) {
-        let date = now()
-        var record = state.jobs[job.name] ?? JobRecord(jobName: job.name)
-        metrics?.actionFinished(action: action.name, outcome: WardenMetrics.ActionResult(result))
-        if let test = result.connectionTest { pendingConnectionTests[job.name] = test }
-        if let outcome = result.outcome {
-            let followUps = record.reconciler.record(
-                outcome, of: action, settings: config.supervisor, now: date, random: &random)
-            for case .report(let report) in followUps {
-                log(report, job: job, observed: lastObserved[job.name], record: record)
-            }
-        }
-        var metadata = jobMetadata(job, observed: lastObserved[job.name])
-        metadata["WARDEN_ACTION"] = "\(action.name)"
-        switch result.outcome {
-        case .created(let id):
-            record.pendingCreate = nil
-            record.specCheck = SpecCheck(jobID: id, fingerprint: SpecFingerprint.of(job.spec), drifted: false)
-            metadata["POLARIS_JOB_ID"] = "\(id)"
-            if let previous = lastObserved[job.name]?.id, previous != id {
-                metadata["POLARIS_PREVIOUS_JOB_ID"] = "\(previous)"
-            }
-            if case .create = action {
-            } else {
-                // Which recovery of the crash-loop window this was (1 = first).
-                metadata["WARDEN_ATTEMPT"] = "\(record.reconciler.budget.attempts.count)"
-            }
-            switch action {
-            case .recreate(let reason):
-                logger.log(
-                    event: .jobRecreated, "recreated \(job.name) as \(id) (\(reason.rawValue))", metadata: metadata)
-            case .replace(let reason):
-                logger.log(
-                    event: .jobReplaced, "replaced \(job.name) with \(id) (\(reason.rawValue))", metadata: metadata)
-            default:
-                logger.log(event: .jobCreated, "created \(job.name) as \(id)", metadata: metadata)
-            }
-        case .resumed:
-            logger.log(event: .jobResumed, "resumed \(job.name)", metadata: metadata)
-        case .resetDone:
-            logger.log(event: .jobReset, "reset the offsets of \(job.name)", metadata: metadata)
-        case .ambiguous(let message):
-            logger.log(event: .jobActionFailed, "\(action.name) of \(job.name): \(message)", metadata: metadata)
-        case .failed, .tableHeldByAnotherJob:
-            if action.createsJob { record.pendingCreate = nil }
-            logger.log(
-                event: .jobActionFailed,
-                "\(action.name) of \(job.name) failed: \(result.error?.description ?? "refused")", metadata: metadata)
-        case nil:
-            if case .failed(let message) = result.connectionTest {
-                metadata["POLARIS_CONNECTION"] = "\(job.connectionName)"
-                logger.debug("connection test failed: \(message)", metadata: metadata)
-            }
-        }
-        state.jobs[job.name] = record
-    }
-
-    private func persist() {
-        guard let store else { return }
-        do {
-            try store.save(state)
-        } catch {
-            logger.error("could not write the state file: \(error)")
         }
     }
 

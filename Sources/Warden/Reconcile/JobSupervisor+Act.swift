@@ -1,0 +1,137 @@
+import Logging
+import PolarisAPI
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Act and persist (design §4, steps 4–5): intents on disk before creates, writes with
+/// bounded concurrency, outcomes back into each job's state machine, events for each result.
+extension JobSupervisor {
+    func commit(_ decisions: [Decision]) async {
+        var writes: [(DesiredJob, JobAction)] = []
+        let date = now()
+        for decision in decisions {
+            let name = decision.job.name
+            pendingConnectionTests[name] = nil
+            if let observed = decision.observed { lastObserved[name] = observed } else { lastObserved[name] = nil }
+            if decision.adopted, let observed = decision.observed {
+                logger.log(
+                    event: .jobAdopted, "adopted existing job \(observed.id) for \(name)",
+                    metadata: jobMetadata(decision.job, observed: observed))
+            }
+            var record = decision.record
+            for action in decision.actions {
+                if case .report(let report) = action {
+                    log(report, job: decision.job, observed: decision.observed, record: record)
+                } else {
+                    if action.createsJob {
+                        record.pendingCreate = PendingCreate(
+                            table: decision.job.table, startedAt: date,
+                            specFingerprint: SpecFingerprint.of(decision.job.spec))
+                    }
+                    writes.append((decision.job, action))
+                }
+            }
+            state.jobs[name] = record
+        }
+        guard !writes.isEmpty else { return }
+        // The intent is on disk before any create is sent: a crash now ends in adoption.
+        if writes.contains(where: { $0.1.createsJob }) { persist() }
+        await execute(writes)
+    }
+
+    func execute(_ writes: [(DesiredJob, JobAction)]) async {
+        let client = self.client
+        let limit = max(1, config.supervisor.maxConcurrentActions)
+        let inputs = writes.map { job, action in
+            let reconciler = state.jobs[job.name]?.reconciler
+            return (job, action, reconciler?.jobID, reconciler?.needsReplaceRunning ?? false)
+        }
+        await withTaskGroup(of: (DesiredJob, JobAction, ActionExecutor.Result).self) { group in
+            var iterator = inputs.makeIterator()
+            func startNext() -> Bool {
+                guard let (job, action, jobID, replaceRunning) = iterator.next() else { return false }
+                group.addTask {
+                    let result = await ActionExecutor.perform(
+                        action, for: job, currentJobID: jobID, replaceRunning: replaceRunning, client: client)
+                    return (job, action, result)
+                }
+                return true
+            }
+            for _ in 0..<limit where !startNext() { break }
+            while let (job, action, result) = await group.next() {
+                apply(result, of: action, for: job)
+                _ = startNext()
+            }
+        }
+    }
+
+    func apply(_ result: ActionExecutor.Result, of action: JobAction, for job: DesiredJob) {
+        let date = now()
+        var record = state.jobs[job.name] ?? JobRecord(jobName: job.name)
+        metrics?.actionFinished(action: action.name, outcome: WardenMetrics.ActionResult(result))
+        if let test = result.connectionTest { pendingConnectionTests[job.name] = test }
+        if let outcome = result.outcome {
+            let followUps = record.reconciler.record(
+                outcome, of: action, settings: config.supervisor, now: date, random: &random)
+            for case .report(let report) in followUps {
+                log(report, job: job, observed: lastObserved[job.name], record: record)
+            }
+        }
+        var metadata = jobMetadata(job, observed: lastObserved[job.name])
+        metadata["WARDEN_ACTION"] = "\(action.name)"
+        switch result.outcome {
+        case .created(let id):
+            record.pendingCreate = nil
+            record.specCheck = SpecCheck(jobID: id, fingerprint: SpecFingerprint.of(job.spec), drifted: false)
+            metadata["POLARIS_JOB_ID"] = "\(id)"
+            if let previous = lastObserved[job.name]?.id, previous != id {
+                metadata["POLARIS_PREVIOUS_JOB_ID"] = "\(previous)"
+            }
+            if case .create = action {
+            } else {
+                // Which recovery of the crash-loop window this was (1 = first).
+                metadata["WARDEN_ATTEMPT"] = "\(record.reconciler.budget.attempts.count)"
+            }
+            switch action {
+            case .recreate(let reason):
+                logger.log(
+                    event: .jobRecreated, "recreated \(job.name) as \(id) (\(reason.rawValue))", metadata: metadata)
+            case .replace(let reason):
+                logger.log(
+                    event: .jobReplaced, "replaced \(job.name) with \(id) (\(reason.rawValue))", metadata: metadata)
+            default:
+                logger.log(event: .jobCreated, "created \(job.name) as \(id)", metadata: metadata)
+            }
+        case .resumed:
+            logger.log(event: .jobResumed, "resumed \(job.name)", metadata: metadata)
+        case .resetDone:
+            logger.log(event: .jobReset, "reset the offsets of \(job.name)", metadata: metadata)
+        case .ambiguous(let message):
+            logger.log(event: .jobActionFailed, "\(action.name) of \(job.name): \(message)", metadata: metadata)
+        case .failed, .tableHeldByAnotherJob:
+            if action.createsJob { record.pendingCreate = nil }
+            logger.log(
+                event: .jobActionFailed,
+                "\(action.name) of \(job.name) failed: \(result.error?.description ?? "refused")", metadata: metadata)
+        case nil:
+            if case .failed(let message) = result.connectionTest {
+                metadata["POLARIS_CONNECTION"] = "\(job.connectionName)"
+                logger.debug("connection test failed: \(message)", metadata: metadata)
+            }
+        }
+        state.jobs[job.name] = record
+    }
+
+    func persist() {
+        guard let store else { return }
+        do {
+            try store.save(state)
+        } catch {
+            logger.error("could not write the state file: \(error)")
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Logging
+import PolarisAPI
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Match and decide (design §4, steps 2–3): which Polaris job is ours, has it drifted, and
+/// what its state machine wants next. Reads Polaris; writes nothing.
+extension JobSupervisor {
+    func decide(jobs: [Job]) async -> [Decision] {
+        let knownIDs = state.jobs.compactMapValues { $0.reconciler.jobID }
+        let matches = JobMatcher.match(desired: config.jobs, polarisJobs: jobs, knownIDs: knownIDs)
+        let date = now()
+        var decisions: [Decision] = []
+        for job in config.jobs {
+            var record = state.jobs[job.name] ?? JobRecord(jobName: job.name)
+            let match = matches[job.name] ?? JobMatcher.Match(job: nil, adopted: false)
+            if let found = match.job, match.adopted {
+                record.reconciler.adopted(jobID: found.id)
+            }
+            if match.job != nil { record.pendingCreate = nil }
+            let drifted = await checkDrift(of: job, observed: match.job, record: &record)
+            let observation = JobObservation(
+                job: match.job.map {
+                    ObservedJob(
+                        id: $0.id, executionStatus: $0.executionStatus, health: $0.health,
+                        createdTimestamp: $0.createdTimestamp)
+                },
+                specDrifted: drifted, connectionTest: pendingConnectionTests[job.name])
+            let actions = record.reconciler.observe(
+                observation, settings: config.supervisor, now: date, random: &random)
+            decisions.append(
+                Decision(
+                    job: job, record: record, observed: match.job, adopted: match.adopted, specDrifted: drifted,
+                    actions: actions))
+        }
+        return decisions
+    }
+
+    /// Drift is checked when the job or the desired spec changed since the last check: one
+    /// `GET /jobs/{id}` then, never one per job per cycle.
+    func checkDrift(of job: DesiredJob, observed: Job?, record: inout JobRecord) async -> Bool {
+        guard let observed, !observed.executionStatus.isTerminal else { return false }
+        let fingerprint = SpecFingerprint.of(job.spec)
+        if let check = record.specCheck, check.jobID == observed.id, check.fingerprint == fingerprint {
+            return check.drifted
+        }
+        guard let full = try? await client.getJob(id: observed.id), let echoed = full.spec else { return false }
+        let drifted = !job.spec.isSatisfied(by: echoed)
+        record.specCheck = SpecCheck(jobID: observed.id, fingerprint: fingerprint, drifted: drifted)
+        return drifted
+    }
+}
