@@ -128,6 +128,7 @@ import Testing
         let ready = try #require(start.last)
         #expect(ready.contains("READY=1"))
         #expect(ready.contains("STATUS=1 job"), "\(ready)")
+        #expect(start.first == "EXTEND_TIMEOUT_USEC=60000000", "start-up asks for time while the first pass runs")
         #expect(await emulator.jobs(onTable: "orders").count == 1)
 
         // A broken config on SIGHUP: RELOADING=1 + MONOTONIC_USEC, then READY=1 saying it was rejected.

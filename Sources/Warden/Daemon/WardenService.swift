@@ -74,7 +74,17 @@ public struct WardenService: Service {
         logger.log(event: .started, "polaris-warden started with \(jobCount) jobs")
 
         var cycles = 0
+        // A first pass over many jobs on a slow API can outlast TimeoutStartSec: ask systemd for
+        // more time while it runs, so start-up is never killed for being thorough.
+        let notifier = self.notifier
+        let extender = Task {
+            while !Task.isCancelled {
+                notifier.extendTimeout(microseconds: 60_000_000)
+                try? await Task.sleep(for: .seconds(20))
+            }
+        }
         await cycle(inbox: inbox)
+        extender.cancel()
         cycles += 1
         notifier.ready(status: await supervisor.statusLine())
 
