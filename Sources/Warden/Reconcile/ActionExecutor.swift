@@ -14,18 +14,15 @@ public enum ActionExecutor {
     }
 
     public static func perform(
-        _ action: JobAction, for job: DesiredJob, currentJobID: String?, replaceRunning: Bool,
-        client: PolarisClient
+        _ action: JobAction, for job: DesiredJob, replaceRunning: Bool, client: PolarisClient
     ) async -> Result {
         do {
             switch action {
             case .create, .recreate, .replace:
                 var spec = job.spec
-                if case .replace = action {
-                    spec.replaceRunning = true
-                } else if replaceRunning {
-                    spec.replaceRunning = true
-                }
+                // A replace always takes the table over; a create only after Polaris said
+                // another job holds it (the state machine's `needsReplaceRunning`).
+                if action.isReplace || replaceRunning { spec.replaceRunning = true }
                 let created = try await client.createJob(spec)
                 return Result(outcome: .created(jobID: created.id), createdJob: created)
             case .resume(let id):
@@ -67,5 +64,12 @@ public enum ActionExecutor {
         return text.contains("replacerunning") || text.contains("already has")
             || text.contains("already being ingested") || text.contains("only be targeted by one")
             || text.contains("another streaming job") || text.contains("holds the table")
+    }
+}
+
+extension JobAction {
+    var isReplace: Bool {
+        if case .replace = self { return true }
+        return false
     }
 }

@@ -48,15 +48,15 @@ extension JobSupervisor {
         let limit = max(1, config.supervisor.maxConcurrentActions)
         let inputs = writes.map { job, action in
             let reconciler = state.jobs[job.name]?.reconciler
-            return (job, action, reconciler?.jobID, reconciler?.needsReplaceRunning ?? false)
+            return (job, action, reconciler?.needsReplaceRunning ?? false)
         }
         await withTaskGroup(of: (DesiredJob, JobAction, ActionExecutor.Result).self) { group in
             var iterator = inputs.makeIterator()
             func startNext() -> Bool {
-                guard let (job, action, jobID, replaceRunning) = iterator.next() else { return false }
+                guard let (job, action, replaceRunning) = iterator.next() else { return false }
                 group.addTask {
                     let result = await ActionExecutor.perform(
-                        action, for: job, currentJobID: jobID, replaceRunning: replaceRunning, client: client)
+                        action, for: job, replaceRunning: replaceRunning, client: client)
                     return (job, action, result)
                 }
                 return true
