@@ -315,4 +315,24 @@ import Testing
         #expect(await harness.emulator.job(id: id)?.executionStatus == .suspended)
         await harness.stop()
     }
+
+    @Test func aCreateWhoseAnswerWasLostIsAdoptedWhenItLandsNotSentTwice() async throws {
+        // The emulator holds the POST for 1.5 s and then creates the job; the client gave up
+        // after 0.5 s, so the warden does not know whether the create happened.
+        let harness = try await WardenHarness.make(requestTimeout: .milliseconds(500))
+        _ = try await harness.emulator.inject(
+            .delay(.milliseconds(1500), count: 1, method: "POST", pathPattern: "/jobs$"))
+        await harness.cycle()
+        #expect(await harness.ourJobID() == nil)
+        for _ in 0..<20 where await harness.ourJobID() == nil {
+            try await Task.sleep(for: .milliseconds(200))
+            await harness.cycle(advance: false)
+        }
+        let adopted = try #require(await harness.ourJobID())
+        #expect(await harness.aliveJobs(on: "wikipedia-kinesis").map(\.id) == [adopted])
+        let creates = await harness.emulator.requestLog().filter { $0.method == "POST" && $0.path.hasSuffix("/jobs") }
+        #expect(creates.count == 1, "never a second create while the first may still land")
+        #expect(harness.recorder.events("job-adopted").count == 1)
+        await harness.stop()
+    }
 }

@@ -21,7 +21,18 @@ extension JobSupervisor {
             if let found = match.job, match.adopted {
                 record.reconciler.adopted(jobID: found.id)
             }
-            if match.job != nil { record.pendingCreate = nil }
+            if let found = match.job, !found.executionStatus.isTerminal { record.pendingCreate = nil }
+            if let intent = record.pendingCreate, match.job?.executionStatus.isTerminal ?? true,
+                date.timeIntervalSince(intent.startedAt) < createSettleSeconds
+            {
+                // A create whose answer was lost may still land in Polaris: give it time to show
+                // up in the list (and be adopted) before sending another.
+                decisions.append(
+                    Decision(
+                        job: job, record: record, observed: match.job, adopted: false, specDrifted: false,
+                        actions: []))
+                continue
+            }
             let drifted = await checkDrift(of: job, observed: match.job, record: &record)
             let observation = JobObservation(
                 job: match.job.map {
@@ -38,6 +49,12 @@ extension JobSupervisor {
                     actions: actions))
         }
         return decisions
+    }
+
+    /// How long an unanswered create may take to appear in the job list: two request timeouts,
+    /// and at least one poll interval.
+    var createSettleSeconds: Double {
+        max(config.polaris.requestTimeoutSeconds * 2, config.supervisor.pollIntervalSeconds)
     }
 
     /// Drift is checked when the job or the desired spec changed since the last check: one

@@ -23,7 +23,8 @@ struct WardenHarness {
     static func make(
         jobs: [String] = ["wikipedia-kinesis"], settings: SupervisorSettings = .testDefaults,
         extraConnections: [DesiredConnection] = [], stateDirectory: String? = nil, emulator: PolarisEmulator? = nil,
-        initialState: WardenState? = nil, metrics: WardenMetrics? = nil, maxRequestsPerSecond: Double = 1000
+        initialState: WardenState? = nil, metrics: WardenMetrics? = nil, maxRequestsPerSecond: Double = 1000,
+        requestTimeout: Duration = .seconds(15)
     ) async throws -> WardenHarness {
         let emulator = emulator ?? PolarisEmulator(configuration: EmulatorConfiguration(apiKey: apiKey))
         if emulator.port == nil { _ = try await emulator.start() }
@@ -41,7 +42,7 @@ struct WardenHarness {
         let client = PolarisClient(
             configuration: try PolarisClientConfiguration(
                 url: emulator.baseURL, projectID: emulator.projectID, authentication: .apiKey(Secret(apiKey)),
-                requestTimeout: .seconds(15), maxRequestsPerSecond: maxRequestsPerSecond,
+                requestTimeout: requestTimeout, maxRequestsPerSecond: maxRequestsPerSecond,
                 retry: RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(5), maxDelay: .milliseconds(50))),
             observer: { @Sendable exchange in
                 sends.record(exchange)
