@@ -126,7 +126,11 @@ public final class PolarisClient: Sendable {
     /// One page of `GET /jobs`.
     public func listJobsPage(_ filter: JobListFilter, limit: Int, offset: Int) async throws(PolarisError) -> JobList {
         let query = filter.queryItems + [("paginationLimit", String(limit)), ("paginationOffset", String(offset))]
-        return try await call("listJobs", .GET, "/jobs", query: query, as: JobList.self)
+        let response = try await send("listJobs", .GET, "/jobs", query: query)
+        // One scan of the bytes (`JobListDecoder`); anything it does not expect goes through
+        // JSONDecoder, which gives the same result or the same `.decoding` error.
+        if let page = response.withUnsafeReadableBytes({ JobListDecoder.decode($0) }) { return page }
+        return try decode(JobList.self, from: response, operation: "listJobs")
     }
 
     public func getJob(id: String) async throws(PolarisError) -> Job {

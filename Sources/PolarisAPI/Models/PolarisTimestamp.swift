@@ -67,7 +67,7 @@ public struct PolarisTimestamp: Hashable, Sendable, Comparable {
             index += width
             return value
         }
-        func expect(_ options: Set<UInt8>) -> Bool {
+        func expect(_ options: [UInt8]) -> Bool {
             guard index < bytes.count, options.contains(bytes[index]) else { return false }
             index += 1
             return true
