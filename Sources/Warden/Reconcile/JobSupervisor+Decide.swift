@@ -57,11 +57,21 @@ extension JobSupervisor {
         max(config.polaris.requestTimeoutSeconds * 2, config.supervisor.pollIntervalSeconds)
     }
 
+    /// `SpecFingerprint.of(job.spec)`, remembered per job: encoding every desired spec each
+    /// cycle was a third of the warden's CPU time at 10,000 jobs. The comparison with the
+    /// remembered spec is O(1) while the config is unchanged (they share storage).
+    func fingerprint(of job: DesiredJob) -> String {
+        if let known = fingerprints[job.name], known.spec == job.spec { return known.fingerprint }
+        let fingerprint = SpecFingerprint.of(job.spec)
+        fingerprints[job.name] = (job.spec, fingerprint)
+        return fingerprint
+    }
+
     /// Drift is checked when the job or the desired spec changed since the last check: one
     /// `GET /jobs/{id}` then, never one per job per cycle.
     func checkDrift(of job: DesiredJob, observed: Job?, record: inout JobRecord) async -> Bool {
         guard let observed, !observed.executionStatus.isTerminal else { return false }
-        let fingerprint = SpecFingerprint.of(job.spec)
+        let fingerprint = fingerprint(of: job)
         if let check = record.specCheck, check.jobID == observed.id, check.fingerprint == fingerprint {
             return check.drifted
         }

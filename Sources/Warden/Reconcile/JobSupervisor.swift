@@ -61,6 +61,12 @@ public actor JobSupervisor {
     var random: SeededRandom
     var pendingConnectionTests: [String: ConnectionTestResult] = [:]
     var lastObserved: [String: Job] = [:]
+    /// The state as last written and when, so an unchanged state is not rewritten every cycle.
+    var lastPersisted: (state: WardenState, at: Date)?
+    /// Each desired job's spec fingerprint and the spec it was computed from (`fingerprint(of:)`).
+    var fingerprints: [String: (spec: JobSpec, fingerprint: String)] = [:]
+    /// An unchanged state file is still rewritten this often (seconds).
+    static let unchangedRewriteInterval: Double = 60
     let metrics: WardenMetrics?
 
     public init(

@@ -1,0 +1,530 @@
+#!/usr/bin/env python3
+"""Chaos soak (`make chaos`): the release-built warden against the release-built emulator, both
+real processes on loopback, while this driver injects every fault the emulator has at random
+and kills the warden with SIGKILL at random moments. An independent checker reads the emulator
+(admin state and request log) and the state file and asserts the invariants below,
+continuously and at the end. Exits non-zero on any violation and prints the seed to replay.
+
+  CHAOS_SECONDS (default 90)  total run time, fault phase + settle phase
+  CHAOS_SEED                  replay a run (the seed is printed at start and at the end)
+
+Invariants (a violation each):
+  duplicate    two non-terminal streaming jobs on one table (live snapshots and, afterwards,
+               the jobs' lifetimes from the emulator's timestamps)
+  adoptable    a job the warden created (201) while another non-terminal job held the table and
+               was not replaced by that create (i.e. the warden should have adopted it)
+  unrecovered  after the faults stop, a desired job (not gave-up) not running with health ok
+               within 3 poll intervals (+ the poll jitter, the emulator's start delay and 1 s).
+               requestTimeoutSeconds is 2 so that the settle window after an unanswered create
+               (2 request timeouts, during which the warden must not create again) fits in it
+  gave-up      any job in gave-up: the budget (1000 attempts/hour) is far above what the fault
+               rate can consume, so no fault pattern here justifies giving up
+  state-file   the state file did not parse as JSON when read
+  reset        any POST .../reset (autoResetOffsets is off)
+  unmanaged    any request naming an unmanaged job or connection other than the listing, or an
+               unmanaged job whose status/lastModifiedBy changed
+  rate         more than maxRequestsPerSecond + burst (= rate) requests in a sliding 1 s window
+               (per warden process; the log records completion time, see --help of the code)
+  secret       the API key (raw or base64 in a Basic header) in warden output, the state file,
+               the emulator's request log or its output
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import random
+import shutil
+import signal
+import sys
+import threading
+import time
+import traceback
+
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
+import harness  # noqa: E402
+
+POLL = 2.0
+RATE = 5.0
+START_DELAY = 0.5
+SEEDED = 12          # desired jobs that exist at start (adopted)
+FRESH = 3            # desired jobs the warden must create
+UNMANAGED = 4        # jobs on other tables/connection the warden must never touch
+TERMINAL = {"failed", "canceled", "completed"}
+HEALTH_CODES = ["internal_error", "out_of_memory", "unable_to_proceed", "lost_connection_to_source",
+                "invalid_input", "task_failure", "unknown_error"]
+
+
+class Violations:
+    def __init__(self):
+        self.items: list[str] = []
+        self.lock = threading.Lock()
+        self.kinds: dict[str, int] = {}
+
+    def add(self, kind: str, text: str):
+        with self.lock:
+            self.kinds[kind] = self.kinds.get(kind, 0) + 1
+            if self.kinds[kind] <= 5:
+                self.items.append(f"{kind}: {text}")
+                print(f"chaos: VIOLATION {kind}: {text}", flush=True)
+
+
+def table_of(job):
+    return (job.get("target") or {}).get("tableName") or ((job.get("spec") or {}).get("target") or {}).get("tableName")
+
+
+def user_of(job, key):
+    return ((job.get(key) or {}).get("username")) or ""
+
+
+class Soak:
+    def __init__(self, seconds: float, seed: int, keep: bool):
+        self.seconds = seconds
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.keep = keep
+        self.violations = Violations()
+        self.work = harness.workdir("warden-chaos-")
+        self.key = harness.new_api_key()
+        self.key_b64 = base64.b64encode((self.key + ":").encode()).decode()
+        self.faults = 0
+        self.fault_kinds: dict[str, int] = {}
+        self.kills = 0
+        self.incarnations: list[float] = []  # wall-clock start of each warden process
+        self.records: dict[str, dict] = {}   # request log, deduplicated by (unique) timestamp
+        self.snapshots = 0
+        self.state_reads = 0
+        self.lock = threading.Lock()
+        self.stop_checker = threading.Event()
+        self.held: dict[str, float] = {}     # job id -> release time
+        self.conn_failure_until = None
+        self.recovery_waits: list[tuple[str, float, str]] = []  # (table, wall time, fault kind)
+        self.recoveries: list[tuple[float, str, str]] = []  # (seconds, table, fault kind)
+        self.final_recovery = None
+        # Delay faults make the request log (completion times) bunch up requests that were sent
+        # apart: [start, end, extra requests allowed] per delay fault, end set once disarmed.
+        self.delay_taints: list[list] = []
+
+    # ---------------------------------------------------------------------------------------
+    def setup(self):
+        warden_bin, emulator_bin = harness.binaries()
+        self.emulator = harness.Emulator(emulator_bin, self.work, self.key, seed_jobs=SEEDED, start_delay=START_DELAY)
+        self.emulator.admin("POST", "/_emulator/seed",
+                            {"connection": "unmanaged-connection", "jobs": UNMANAGED, "tablePrefix": "unmanaged-"})
+        state = self.emulator.state()
+        self.unmanaged = {j["id"]: j for j in state["jobs"]
+                          if (j.get("source") or {}).get("connectionName") == "unmanaged-connection"}
+        self.unmanaged_tables = {table_of(j) for j in self.unmanaged.values()}
+        self.tables = [f"{harness.SEED_TABLE_PREFIX}{i}" for i in range(SEEDED)] + [f"fresh-table-{i}" for i in range(FRESH)]
+        config = harness.warden_config(
+            self.emulator.port, self.tables, POLL, rate=RATE, timeout=2,
+            supervisor_extra={"unhealthyThreshold": 1, "healthyThreshold": 2, "lostConnectionThreshold": 1,
+                              "pendingTimeoutSeconds": 6, "unknownTimeoutSeconds": 6, "maxConcurrentActions": 4})
+        self.config = config
+        self.warden = harness.Warden(warden_bin, self.work, config, self.key, tag="warden")
+        self.start_warden()
+
+    def start_warden(self):
+        self.incarnations.append(time.time())
+        self.warden.start()
+
+    # ---------------------------------------------------------------------------------------
+    # Checker
+    def poll_requests(self):
+        values = self.emulator.requests()
+        raw = json.dumps(values)
+        if self.key in raw or self.key_b64 in raw:
+            self.violations.add("secret", "the API key appears in the emulator's request log")
+        with self.lock:
+            for r in values:
+                self.records.setdefault(r["timestamp"], r)
+
+    def check_snapshot(self):
+        state = self.emulator.state()
+        self.snapshots += 1
+        live: dict[str, list] = {}
+        for job in state["jobs"]:
+            if job.get("type") == "streaming" and job["executionStatus"] not in TERMINAL:
+                live.setdefault(table_of(job), []).append(job["id"])
+        for table, ids in live.items():
+            if len(ids) > 1:
+                self.violations.add("duplicate", f"{len(ids)} non-terminal jobs on {table}: {ids}")
+        now = time.time()
+        # Recovered from a job-level fault: a running job on the table whose health is not
+        # error (a warn the driver set, which the warden leaves alone by design, does not count
+        # against recovery).
+        good = {t for t in self.tables if any(
+            j["executionStatus"] == "running" and (j.get("health") or {}).get("status") != "error"
+            and table_of(j) == t for j in state["jobs"])}
+        with self.lock:
+            still = []
+            for table, since, kind in self.recovery_waits:
+                if table in good:
+                    self.recoveries.append((now - since, table, kind))
+                else:
+                    still.append((table, since, kind))
+            self.recovery_waits = still
+        for jid, original in self.unmanaged.items():
+            current = next((j for j in state["jobs"] if j["id"] == jid), None)
+            if current is None or current["executionStatus"] != original["executionStatus"] or \
+                    user_of(current, "lastModifiedBy") != user_of(original, "lastModifiedBy"):
+                self.violations.add("unmanaged", f"unmanaged job {jid} changed")
+        return state
+
+    def read_state_file(self):
+        try:
+            with open(self.warden.state_path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return None
+        self.state_reads += 1
+        text = data.decode(errors="replace")
+        if self.key in text or self.key_b64 in text:
+            self.violations.add("secret", "the API key appears in the state file")
+        try:
+            return json.loads(data)
+        except ValueError as error:
+            self.violations.add("state-file", f"state file does not parse: {error}")
+            return None
+
+    def checker(self):
+        while not self.stop_checker.is_set():
+            try:
+                self.check_snapshot()
+                self.read_state_file()
+                self.poll_requests()
+                self.update_taints()
+            except Exception as error:  # the emulator is up for the whole run: report, go on
+                print(f"chaos: checker error: {error}", flush=True)
+            self.stop_checker.wait(0.25)
+
+    # ---------------------------------------------------------------------------------------
+    # Driver
+    def note(self, kind):
+        self.faults += 1
+        self.fault_kinds[kind] = self.fault_kinds.get(kind, 0) + 1
+
+    def managed_live_jobs(self):
+        state = self.emulator.state()["jobs"]
+        return [j for j in state if table_of(j) in self.tables and j["executionStatus"] not in TERMINAL]
+
+    def inject_one(self):
+        rng = self.rng
+        kind = rng.choices(
+            ["fail", "cancel", "suspend", "health-error", "health-warn", "hold", "5xx", "429", "delay", "drop",
+             "conn-test", "kill", "kill-after-fail", "kill-mid-create"],
+            weights=[10, 5, 5, 6, 4, 4, 6, 4, 4, 4, 1, 2, 2, 2])[0]
+        admin = self.emulator.admin
+        jobs = self.managed_live_jobs()
+        job = rng.choice(jobs) if jobs else None
+        try:
+            if kind in ("fail", "kill-after-fail", "kill-mid-create") and job:
+                if kind == "kill-mid-create":
+                    # the next create is held up at the emulator; kill while it is in flight
+                    self.taint(1, 2500)
+                    admin("POST", "/_emulator/faults", {"count": 1, "method": "POST", "pathPrefix": "/jobs",
+                                                        "pathPattern": "/jobs$", "delayMilliseconds": rng.randint(1500, 2500)})
+                admin("POST", f"/_emulator/jobs/{job['id']}/fail", {"code": rng.choice(HEALTH_CODES)})
+                self.wait_recovery(job, kind)
+                self.note("fail")
+                if kind != "fail":
+                    time.sleep(rng.uniform(0, POLL * 1.2) if kind == "kill-after-fail" else POLL * 1.1 + rng.uniform(0, 0.8))
+                    self.kill_and_restart(kind)
+            elif kind == "cancel" and job:
+                admin("POST", f"/_emulator/jobs/{job['id']}/cancel")
+                self.wait_recovery(job, kind)
+                self.note(kind)
+            elif kind == "suspend" and job and job["executionStatus"] in ("running", "pending", "idle"):
+                admin("POST", f"/_emulator/jobs/{job['id']}/suspend")
+                self.wait_recovery(job, kind)
+                self.note(kind)
+            elif kind == "health-error" and job:
+                admin("POST", f"/_emulator/jobs/{job['id']}/health",
+                      {"status": "error", "code": rng.choice(HEALTH_CODES), "message": "chaos"})
+                self.wait_recovery(job, kind)
+                self.note(kind)
+            elif kind == "health-warn" and job:
+                code = rng.choice(["lost_connection_to_source", "lost_connection_to_source", "unable_to_proceed",
+                                   "parse_exceptions"])
+                admin("POST", f"/_emulator/jobs/{job['id']}/health",
+                      {"status": rng.choice(["warn", "warning"]), "code": code, "message": "chaos"})
+                self.note(kind)
+            elif kind == "hold" and job and not job.get("_emulator", {}).get("held"):
+                admin("POST", f"/_emulator/jobs/{job['id']}/hold", {"status": rng.choice(["pending", "unknown"])})
+                self.held[job["id"]] = time.time() + rng.uniform(1, 10)
+                self.note(kind)
+            elif kind == "5xx":
+                admin("POST", "/_emulator/faults", {"count": rng.randint(1, 5), "status": rng.choice([500, 502, 503, 504]),
+                                                    **self.random_match()})
+                self.note(kind)
+            elif kind == "429":
+                admin("POST", "/_emulator/faults", {"count": rng.randint(1, 4), "status": 429,
+                                                    "retryAfterSeconds": rng.randint(1, 2), **self.random_match()})
+                self.note(kind)
+            elif kind == "delay":
+                count, delay = rng.randint(1, 3), rng.randint(200, 3500)
+                self.taint(count, delay)
+                admin("POST", "/_emulator/faults", {"count": count, "delayMilliseconds": delay, **self.random_match()})
+                self.note(kind)
+            elif kind == "drop":
+                admin("POST", "/_emulator/faults", {"count": rng.randint(1, 3), "drop": True, **self.random_match()})
+                self.note(kind)
+            elif kind == "conn-test":
+                admin("PUT", f"/_emulator/connections/{harness.SEED_CONNECTION}/test-failure",
+                      {"code": "ConnectionTestFailed", "message": "chaos: AccessDenied"})
+                self.conn_failure_until = time.time() + rng.uniform(2, 8)
+                self.note(kind)
+            elif kind == "kill":
+                self.kill_and_restart(kind)
+        except RuntimeError as error:
+            # e.g. the job went terminal between the listing and the fault: not a fault injected
+            if "HTTP 4" not in str(error):
+                raise
+
+    def taint(self, count, delay_ms):
+        with self.lock:
+            self.delay_taints.append([time.time(), None, count, delay_ms / 1000])
+
+    def update_taints(self):
+        armed = self.emulator.admin("GET", "/_emulator/faults")["values"]
+        if any("delayMilliseconds" in f for f in armed):
+            return
+        now = time.time()
+        with self.lock:
+            for taint in self.delay_taints:
+                if taint[1] is None:
+                    taint[1] = now + taint[3] + 0.5
+
+    def wait_recovery(self, job, kind):
+        with self.lock:
+            self.recovery_waits.append((table_of(job), time.time(), kind))
+
+    def random_match(self):
+        return self.rng.choice([{}, {"method": "GET"}, {"method": "POST"}, {"pathPrefix": "/jobs"},
+                                {"pathPrefix": "/connections"}])
+
+    def kill_and_restart(self, kind):
+        if self.warden.alive():
+            self.warden.kill9()
+            self.kills += 1
+            self.fault_kinds[kind] = self.fault_kinds.get(kind, 0) + 1
+            self.faults += 1
+        time.sleep(self.rng.uniform(0.1, 2.0))
+        self.start_warden()
+
+    def housekeeping(self):
+        now = time.time()
+        for jid, until in list(self.held.items()):
+            if now >= until:
+                try:
+                    self.emulator.admin("POST", f"/_emulator/jobs/{jid}/release")
+                except RuntimeError:
+                    pass
+                del self.held[jid]
+        if self.conn_failure_until and now >= self.conn_failure_until:
+            self.emulator.admin("DELETE", f"/_emulator/connections/{harness.SEED_CONNECTION}/test-failure")
+            self.conn_failure_until = None
+        if not self.warden.alive():
+            self.violations.add("crash", f"the warden exited by itself (exit {self.warden.proc.returncode})")
+            self.start_warden()
+
+    def stop_faults(self):
+        """The faults stop: armed request faults disarmed, holds released, the connection test
+        passes again, and warn health the warden is designed to leave alone (a code it does not
+        act on; stale offsets with autoResetOffsets off) cleared, as the source recovering would."""
+        admin = self.emulator.admin
+        admin("DELETE", "/_emulator/faults")
+        for jid in list(self.held):
+            try:
+                admin("POST", f"/_emulator/jobs/{jid}/release")
+            except RuntimeError:
+                pass
+        self.held.clear()
+        admin("DELETE", f"/_emulator/connections/{harness.SEED_CONNECTION}/test-failure")
+        for job in self.managed_live_jobs():
+            health = job.get("health") or {}
+            if health.get("status") in ("warn", "warning") and health.get("code") != "lost_connection_to_source":
+                admin("POST", f"/_emulator/jobs/{job['id']}/health", {"status": "ok"})
+        if not self.warden.alive():
+            self.start_warden()
+
+    # ---------------------------------------------------------------------------------------
+    # Final checks
+    def final_checks(self, settle_deadline_s):
+        # Recovery: every desired table running + ok within the deadline.
+        started = time.time()
+        state = None
+        while True:
+            state = self.check_snapshot()
+            good = {t for t in self.tables if any(
+                j["executionStatus"] == "running" and (j.get("health") or {}).get("status") == "ok"
+                and table_of(j) == t for j in state["jobs"])}
+            if len(good) == len(self.tables):
+                self.final_recovery = time.time() - started
+                break
+            if time.time() - started > settle_deadline_s:
+                missing = sorted(set(self.tables) - good)
+                self.unrecovered = missing
+                for table in missing:
+                    jobs = [(j["id"][:8], j["executionStatus"], (j.get("health") or {}).get("status"),
+                             (j.get("health") or {}).get("code")) for j in state["jobs"] if table_of(j) == table]
+                    self.violations.add("unrecovered", f"{table} not running+ok after {settle_deadline_s:.1f}s: {jobs[-3:]}")
+                break
+            time.sleep(0.2)
+        self.unrecovered = getattr(self, "unrecovered", [])
+        # Give the warden a couple more cycles to persist, then read everything once more.
+        time.sleep(POLL * 1.2)
+        self.poll_requests()
+        state = self.check_snapshot()
+        warden_state = self.read_state_file()
+        if warden_state:
+            # the budget encodes gaveUpSince only while a job is in gave-up
+            gave_up = [name for name, rec in (warden_state.get("jobs") or {}).items()
+                       if '"gaveUpSince"' in json.dumps(rec)]
+            for name in gave_up:
+                self.violations.add("gave-up", f"{name} is in gave-up")
+        self.check_lifetimes(state)
+        self.check_requests()
+        text = self.warden.output() + open(self.emulator.log_path, errors="replace").read()
+        if self.key in text or self.key_b64 in text:
+            self.violations.add("secret", "the API key appears in warden or emulator output")
+
+    def check_lifetimes(self, state):
+        """From the emulator's timestamps: no two jobs on a table alive at once, and no job
+        created by the warden while another non-terminal job held the table and survived it."""
+        by_table: dict[str, list] = {}
+        for job in state["jobs"]:
+            if job.get("type") == "streaming" and table_of(job) in self.tables:
+                by_table.setdefault(table_of(job), []).append(job)
+        for table, jobs in by_table.items():
+            spans = []
+            for job in jobs:
+                start = harness.parse_ts(job["createdTimestamp"])
+                if job["executionStatus"] in TERMINAL:
+                    end_text = job.get("completedTimestamp") or job.get("lastUpdatedTimestamp")
+                    end = harness.parse_ts(end_text) if end_text else float("inf")
+                else:
+                    end = float("inf")
+                spans.append((start, end, job))
+            spans.sort(key=lambda s: s[0])
+            for i in range(1, len(spans)):
+                start, _, job = spans[i]
+                for prev_start, prev_end, prev in spans[:i]:
+                    if prev_end > start + 0.001:
+                        self.violations.add(
+                            "adoptable", f"job {job['id']} created on {table} while {prev['id']} "
+                            f"({prev['executionStatus']}) was alive and stayed alive "
+                            f"{prev_end - start if prev_end != float('inf') else 'forever'}s after")
+
+    def check_requests(self):
+        records = sorted(self.records.values(), key=lambda r: harness.parse_ts(r["timestamp"]))
+        with open(os.path.join(self.work, "requests.json"), "w") as f:
+            json.dump({"incarnations": self.incarnations, "delayTaints": self.delay_taints, "requests": records}, f,
+                      indent=0)
+        self.refused_creates = 0
+        unmanaged_ids = set(self.unmanaged)
+        for r in records:
+            path = r["path"]
+            if r["method"] == "POST" and path.endswith("/reset"):
+                self.violations.add("reset", f"offset reset sent: {path}")
+            if any(jid in path for jid in unmanaged_ids) or "unmanaged-connection" in path:
+                self.violations.add("unmanaged", f"{r['method']} {path}")
+            if r["route"] == "POST /jobs" and r.get("status") == 409:
+                self.refused_creates += 1
+        # Rate: per warden process, sliding 1 s windows, limit = rate + burst (burst = rate).
+        limit = RATE + max(1, int(RATE))
+        bounds = self.incarnations + [float("inf")]
+        self.max_window = 0
+        for index in range(len(self.incarnations)):
+            stamps = [harness.parse_ts(r["timestamp"]) for r in records
+                      if bounds[index] <= harness.parse_ts(r["timestamp"]) < bounds[index + 1]
+                      and not r["path"].startswith("/_emulator/")]
+            low = 0
+            for high in range(len(stamps)):
+                while stamps[high] - stamps[low] >= 1.0:
+                    low += 1
+                count = high - low + 1
+                extra = sum(t[2] for t in self.delay_taints
+                            if t[0] <= stamps[high] and (t[1] is None or t[1] >= stamps[low]))
+                self.max_window = max(self.max_window, count - extra)
+                if count > limit + extra:
+                    self.violations.add("rate", f"{count} requests within 1 s (limit {limit:g} + {extra} delayed) "
+                                                f"at {stamps[low]:.3f}")
+                    break
+
+    # ---------------------------------------------------------------------------------------
+    def run(self):
+        print(f"chaos: seed {self.seed}, {self.seconds:g}s, poll {POLL:g}s, rate {RATE:g}/s, work {self.work}", flush=True)
+        self.setup()
+        settle = 3 * POLL * 1.1 + START_DELAY + 1.0
+        fault_phase = max(10.0, self.seconds - settle - POLL * 3)
+        checker = threading.Thread(target=self.checker, daemon=True)
+        checker.start()
+        time.sleep(POLL * 1.5)  # let it adopt and create first
+        end = time.time() + fault_phase
+        while time.time() < end:
+            self.inject_one()
+            self.housekeeping()
+            time.sleep(self.rng.uniform(0.1, 1.0))
+        self.stop_faults()
+        self.final_checks(settle)
+        self.stop_checker.set()
+        checker.join(timeout=5)
+        self.warden.stop()
+        duplicates = self.violations.kinds.get("duplicate", 0) + self.violations.kinds.get("adoptable", 0)
+        max_recovery = max([r[0] for r in self.recoveries] + ([self.final_recovery] if self.final_recovery else []),
+                           default=0)
+        slowest = sorted(self.recoveries, reverse=True)[:3]
+        if slowest:
+            print("chaos: slowest recoveries: " + ", ".join(f"{t} after {k} {s:.1f}s" for s, t, k in slowest),
+                  flush=True)
+        print(f"chaos: fault kinds {json.dumps(dict(sorted(self.fault_kinds.items())))}; {len(self.records)} API requests, "
+              f"max {self.max_window} in 1 s (limit {RATE + max(1, int(RATE)):g}); {self.refused_creates} creates refused with 409; "
+              f"{self.snapshots} snapshots, {self.state_reads} state-file reads; settled in "
+              f"{self.final_recovery if self.final_recovery is not None else float('nan'):.1f}s", flush=True)
+        if self.violations.items:
+            print("chaos: violations:\n  " + "\n  ".join(self.violations.items), flush=True)
+        print(f"chaos: {self.faults} faults, {self.kills} kills, {duplicates} duplicates, "
+              f"{len(self.unrecovered)} unrecovered, max recovery {max_recovery:.1f}s, seed {self.seed}"
+              + ("" if not self.violations.items else
+                 f" -- {sum(self.violations.kinds.values())} violations; replay: CHAOS_SEED={self.seed} make chaos"),
+              flush=True)
+        return 1 if self.violations.items else 0
+
+    def cleanup(self):
+        try:
+            self.warden.stop()
+        except Exception:
+            pass
+        try:
+            self.emulator.stop()
+        except Exception:
+            pass
+        if not self.keep:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+def main():
+    seconds = float(os.environ.get("CHAOS_SECONDS", "90"))
+    seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1, 100000))
+    keep = os.environ.get("CHAOS_KEEP") == "1"
+    soak = Soak(seconds, seed, keep)
+    code = 1
+    try:
+        code = soak.run()
+    except Exception:
+        traceback.print_exc()
+        print(f"chaos: aborted by an error in the driver, seed {seed}", flush=True)
+        code = 2
+    finally:
+        if code != 0:
+            soak.keep = True
+            print(f"chaos: work directory kept: {soak.work}", flush=True)
+        soak.cleanup()
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

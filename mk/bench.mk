@@ -1,0 +1,43 @@
+# Benchmarks, the chaos soak and fuzzing (bench/, chaos/, fuzz/; results in BENCHMARKS.md).
+# Included by the top-level Makefile (`-include mk/*.mk`). Everything runs on loopback.
+#
+#   make bench [BENCH_ARGS="--jobs 100,1000"]       scale, RSS, READY=1 and recovery figures
+#   make chaos [CHAOS_SECONDS=600] [CHAOS_SEED=n]   fault-injection soak; non-zero on a violation
+#   make fuzz  [FUZZ_SECONDS=300] [FUZZ_TARGETS=config]   libFuzzer on the config loader and models
+
+BENCH_DEB_PACKAGES := libsystemd-dev pkg-config
+# The same flags as the .deb build (mk/packaging.mk), so both share one release build.
+BENCH_RELEASE_FLAGS := -c release --static-swift-stdlib --scratch-path .build-release
+BENCH_ARGS ?=
+CHAOS_SECONDS ?= 90
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+
+.PHONY: bench chaos fuzz bench-deps bench-release
+
+bench-deps:
+	@missing=""; for p in $(BENCH_DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	command -v python3 >/dev/null || missing="$$missing python3"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+bench-release: bench-deps
+	$(SWIFT) build $(BENCH_RELEASE_FLAGS) --product polaris-warden
+	$(SWIFT) build $(BENCH_RELEASE_FLAGS) --product polaris-emulator
+
+bench: bench-release
+	python3 bench/run.py $(BENCH_ARGS)
+
+chaos: bench-release
+	CHAOS_SECONDS=$(CHAOS_SECONDS) python3 chaos/soak.py
+
+fuzz: bench-deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh all $(FUZZ_TARGETS)
+	@if ls fuzz/artifacts/*/crash-* fuzz/artifacts/*/timeout-* fuzz/artifacts/*/oom-* >/dev/null 2>&1; then \
+		echo "fuzz: findings in fuzz/artifacts/ (add a regression test, fix, delete the artifact)"; exit 1; fi
