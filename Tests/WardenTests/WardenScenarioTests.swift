@@ -335,4 +335,27 @@ import Testing
         #expect(harness.recorder.events("job-adopted").count == 1)
         await harness.stop()
     }
+
+    @Test func adoptionChecksDriftInBoundedBatchesPerCycle() async throws {
+        let tables = (1...25).map { "adopted-\($0)" }
+        let first = try await WardenHarness.make(jobs: tables)
+        await first.cycle()
+        // A fresh warden (no state file) adopts all 25 jobs; with 1 request/s allowed it checks
+        // at most max(10, 1 × 5 s / 2) = 10 specs per cycle.
+        let second = try await WardenHarness.make(jobs: tables, emulator: first.emulator)
+        var config = second.config
+        config.polaris.maxRequestsPerSecond = 1
+        await second.supervisor.apply(config: config)
+        var perCycle: [Int] = []
+        for _ in 0..<4 {
+            await first.emulator.resetRequestLog()
+            await second.cycle()
+            let gets = await second.apiRequests().filter { $0.method == "GET" && $0.path.contains("/jobs/") }
+            perCycle.append(gets.count)
+        }
+        #expect(perCycle == [10, 10, 5, 0])
+        #expect(await second.writes().isEmpty)
+        await second.stop()
+        await first.stop()
+    }
 }

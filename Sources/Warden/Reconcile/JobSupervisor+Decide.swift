@@ -15,6 +15,7 @@ extension JobSupervisor {
         let matches = JobMatcher.match(desired: config.jobs, polarisJobs: jobs, knownIDs: knownIDs)
         let date = now()
         var decisions: [Decision] = []
+        var driftChecksLeft = driftChecksPerCycle
         for job in config.jobs {
             var record = state.jobs[job.name] ?? JobRecord(jobName: job.name)
             let match = matches[job.name] ?? JobMatcher.Match(job: nil, adopted: false)
@@ -33,7 +34,8 @@ extension JobSupervisor {
                         actions: []))
                 continue
             }
-            let drifted = await checkDrift(of: job, observed: match.job, record: &record)
+            let drifted = await checkDrift(
+                of: job, observed: match.job, record: &record, checksLeft: &driftChecksLeft)
             let observation = JobObservation(
                 job: match.job.map {
                     ObservedJob(
@@ -49,6 +51,12 @@ extension JobSupervisor {
                     actions: actions))
         }
         return decisions
+    }
+
+    /// Drift checks (one `GET /jobs/{id}` each) allowed per cycle: half of what the rate limit
+    /// allows in one poll interval, at least 10.
+    var driftChecksPerCycle: Int {
+        max(10, Int(config.polaris.maxRequestsPerSecond * config.supervisor.pollIntervalSeconds / 2))
     }
 
     /// How long an unanswered create may take to appear in the job list: two request timeouts,
@@ -69,12 +77,18 @@ extension JobSupervisor {
 
     /// Drift is checked when the job or the desired spec changed since the last check: one
     /// `GET /jobs/{id}` then, never one per job per cycle.
-    func checkDrift(of job: DesiredJob, observed: Job?, record: inout JobRecord) async -> Bool {
+    func checkDrift(
+        of job: DesiredJob, observed: Job?, record: inout JobRecord, checksLeft: inout Int
+    ) async -> Bool {
         guard let observed, !observed.executionStatus.isTerminal else { return false }
         let fingerprint = fingerprint(of: job)
         if let check = record.specCheck, check.jobID == observed.id, check.fingerprint == fingerprint {
             return check.drifted
         }
+        // Unchecked until a later cycle: a first start adopting thousands of jobs must not
+        // spend minutes of GETs before READY=1.
+        guard checksLeft > 0 else { return false }
+        checksLeft -= 1
         guard let full = try? await client.getJob(id: observed.id), let echoed = full.spec else { return false }
         let drifted = !job.spec.isSatisfied(by: echoed)
         record.specCheck = SpecCheck(jobID: observed.id, fingerprint: fingerprint, drifted: drifted)
