@@ -5,7 +5,8 @@
 #   make chaos [CHAOS_SECONDS=600] [CHAOS_SEED=n]   fault-injection soak; non-zero on a violation
 #   make fuzz  [FUZZ_SECONDS=300] [FUZZ_TARGETS=config]   libFuzzer on the config loader and models
 
-BENCH_DEB_PACKAGES := libsystemd-dev pkg-config
+# python3: bench/ and chaos/ use only its standard library.
+BENCH_DEB_PACKAGES := libsystemd-dev pkg-config python3
 # The same flags as the .deb build (mk/packaging.mk), so both share one release build.
 BENCH_RELEASE_FLAGS := -c release --static-swift-stdlib --scratch-path .build-release
 BENCH_ARGS ?=
@@ -16,16 +17,7 @@ FUZZ_TARGETS ?=
 .PHONY: bench chaos fuzz bench-deps bench-release
 
 bench-deps:
-	@missing=""; for p in $(BENCH_DEB_PACKAGES); do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
-	done; \
-	command -v python3 >/dev/null || missing="$$missing python3"; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
-		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call apt_ensure,$(BENCH_DEB_PACKAGES))
 
 bench-release: bench-deps
 	$(SWIFT) build $(BENCH_RELEASE_FLAGS) --product polaris-warden

@@ -11,19 +11,6 @@ WARDEN_DEB := $(DEB_OUT)/polaris-warden_$(DEB_VERSION)_$(DEB_ARCH).deb
 EMULATOR_DEB := $(DEB_OUT)/polaris-emulator_$(DEB_VERSION)_$(DEB_ARCH).deb
 SYSTEM_TEST_ROOTFS ?= .build-rootfs/bookworm
 
-# Installs the Debian packages in $(1) that are missing; `apt-get update` only when needed.
-define apt_ensure
-	@missing=""; for p in $(1); do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
-		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
-endef
-
 .PHONY: deb lintian system-test packaging-deps system-test-deps
 
 packaging-deps:

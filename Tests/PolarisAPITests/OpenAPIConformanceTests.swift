@@ -24,7 +24,9 @@ import Testing
 
     @Test func emulatorResponsesConformToTheOpenAPIDocument() async throws {
         guard Self.pythonHasValidator() else {
-            let reason = "needs python3 with openapi-schema-validator (pip install openapi-schema-validator)"
+            let reason =
+                "needs python3 with openapi-schema-validator (`make test-deps` puts it in .build/venv, "
+                + "and `make test` runs the tests with that venv first on PATH)"
             if ProcessInfo.processInfo.environment["CI"] == "true" {
                 Issue.record("\(reason): failing because CI=true")
             } else {
