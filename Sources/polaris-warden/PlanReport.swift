@@ -18,6 +18,8 @@ struct PlanReport: Encodable {
         var health: String?
         var adopted: Bool
         var specDrifted: Bool
+        /// Each differing member (`SpecDrift`): path, desired and live value.
+        var drift: [String]
         var actions: [String]
     }
 
@@ -46,6 +48,7 @@ struct PlanReport: Encodable {
                     job.health.status.rawValue + (job.health.code.map { "/\($0)" } ?? "")
                 },
                 adopted: decision.adopted, specDrifted: decision.specDrifted,
+                drift: decision.specDrifted ? (decision.record.specCheck?.differences ?? []).map(\.description) : [],
                 actions: decision.actions.map(\.planDescription))
         }
     }
@@ -59,14 +62,17 @@ struct PlanReport: Encodable {
     func table() -> String {
         var rows = [["JOB", "TABLE", "POLARIS JOB", "STATUS", "HEALTH", "NEXT"]]
         for line in jobs {
-            var next = line.actions.isEmpty ? "nothing to do" : line.actions.joined(separator: "; ")
-            if line.adopted { next = "adopt; " + next }
+            var next = line.actions.isEmpty ? "no change" : line.actions.joined(separator: "; ")
+            if line.adopted { next = "adopt, " + next }
             rows.append([
                 line.job, line.table, line.jobId.map { String($0.prefix(8)) } ?? "-", line.executionStatus ?? "-",
                 line.health ?? "-", next,
             ])
         }
         var output = TextTable.render(rows)
+        for line in jobs where !line.drift.isEmpty {
+            output += "\n\n\(line.job): spec drift\n" + line.drift.map { "  " + $0 }.joined(separator: "\n")
+        }
         if !connections.isEmpty {
             output +=
                 "\n\nconnections:\n" + connections.map { "  \($0.connection): \($0.action)" }.joined(separator: "\n")

@@ -108,23 +108,6 @@ extension JSONValue {
         case .object: "an object"
         }
     }
-
-    /// True when every member that `self` sets is present in `other` with an equal value
-    /// (recursively for objects; arrays compare whole). Used for spec drift: Polaris echoes a
-    /// spec with defaults filled in (`readFromPoint`, `maxParseExceptions`), which is not drift.
-    public func isSubset(of other: JSONValue) -> Bool {
-        switch (self, other) {
-        case (.object(let mine), .object(let theirs)):
-            return mine.allSatisfy { key, value in
-                guard let counterpart = theirs[key] else { return false }
-                return value.isSubset(of: counterpart)
-            }
-        case (.int, _), (.double, _):
-            return doubleValue == other.doubleValue
-        default:
-            return self == other
-        }
-    }
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,

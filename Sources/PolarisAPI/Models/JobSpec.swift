@@ -44,12 +44,9 @@ public struct JobSpec: Hashable, Sendable, Codable {
     /// The spec as one JSON value.
     public var json: JSONValue { .object(fields) }
 
-    /// True when every field this spec sets has the same value in `echoed` (a job's spec as
-    /// Polaris returns it). Defaults Polaris fills in are not drift, and `replaceRunning` is a
-    /// create-time flag, not part of the job's identity.
+    /// True when `echoed` (a job's spec as Polaris returns it) has no drift from this spec;
+    /// `SpecDrift` holds the rules.
     public func isSatisfied(by echoed: JobSpec) -> Bool {
-        var mine = fields
-        mine["replaceRunning"] = nil
-        return JSONValue.object(mine).isSubset(of: echoed.json)
+        SpecDrift.differences(desired: self, live: echoed).isEmpty
     }
 }

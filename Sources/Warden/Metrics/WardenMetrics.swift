@@ -76,7 +76,9 @@ public final class WardenMetrics: Sendable {
 
     /// The `state` values of `polaris_warden_jobs` (`JobPhase.statusGroup`, snake-cased), always
     /// exported, 0 when no job is in them, so a query never sees a series vanish.
-    public static let jobStates = ["running", "starting", "recovering", "unhealthy", "left", "unknown", "gave_up"]
+    public static let jobStates = [
+        "running", "starting", "recovering", "unhealthy", "drifted", "left", "unknown", "gave_up",
+    ]
 
     static let cycleBuckets: [Duration] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120].map(
         WardenMetrics.duration(seconds:))

@@ -22,8 +22,19 @@ public enum ActionExecutor {
                 var spec = job.spec
                 // A replace always takes the table over; a create only after Polaris said
                 // another job holds it (the state machine's `needsReplaceRunning`).
-                if action.isReplace || replaceRunning { spec.replaceRunning = true }
-                let created = try await client.createJob(spec)
+                let takesOver = action.isReplace || replaceRunning
+                if takesOver { spec.replaceRunning = true }
+                let created: Job
+                do throws(PolarisError) {
+                    created = try await client.createJob(spec)
+                } catch {
+                    if !takesOver, error.status == 400 || error.status == 409,
+                        await tableIsHeld(job.table, client: client)
+                    {
+                        return Result(outcome: .tableHeldByAnotherJob, error: error)
+                    }
+                    return Result(outcome: outcome(of: error), error: error)
+                }
                 return Result(outcome: .created(jobID: created.id), createdJob: created)
             case .resume(let id):
                 try await client.setJobStatus(id: id, to: .running)
@@ -48,22 +59,17 @@ public enum ActionExecutor {
     }
 
     static func outcome(of error: PolarisError) -> ActionOutcome {
-        if isTableHeld(error) { return .tableHeldByAnotherJob }
         if case .ambiguousCreate(_, let detail) = error { return .ambiguous(message: detail) }
         return .failed(terminal: error.isTerminal, message: error.description)
     }
 
-    /// Polaris refuses a second streaming job on a table with a 400 (or possibly 409) whose
-    /// message names the conflict; the exact code is undocumented (api-reference §9), so the
-    /// message is matched loosely.
-    static func isTableHeld(_ error: PolarisError) -> Bool {
-        guard case .http(let operation, let status, let body) = error, operation == "createJob",
-            status == 400 || status == 409
-        else { return false }
-        let text = ((body?.message ?? "") + " " + (body?.code ?? "")).lowercased()
-        return text.contains("replacerunning") || text.contains("already has")
-            || text.contains("already being ingested") || text.contains("only be targeted by one")
-            || text.contains("another streaming job") || text.contains("holds the table")
+    /// Whether another streaming job holds `table`: asked after a create is refused with a 400
+    /// (or a 409), because the refusal's status and wording are undocumented (the reference
+    /// marks both [INFERRED]). The state decides, not the message: one filtered list request.
+    static func tableIsHeld(_ table: String, client: PolarisClient) async -> Bool {
+        let filter = JobListFilter(types: ["streaming"], targetTableName: table)
+        guard let jobs = try? await client.listJobs(filter) else { return false }
+        return jobs.contains { $0.targetTable == table && !$0.executionStatus.isTerminal }
     }
 }
 

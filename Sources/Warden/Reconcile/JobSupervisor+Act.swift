@@ -86,7 +86,8 @@ extension JobSupervisor {
         switch result.outcome {
         case .created(let id):
             record.pendingCreate = nil
-            record.specCheck = SpecCheck(jobID: id, fingerprint: fingerprint(of: job), drifted: false)
+            let drift = record.specCheck?.differences ?? []
+            record.specCheck = SpecCheck(jobID: id, fingerprint: fingerprint(of: job), differences: [])
             metadata["POLARIS_JOB_ID"] = "\(id)"
             if let previous = lastObserved[job.name]?.id, previous != id {
                 metadata["POLARIS_PREVIOUS_JOB_ID"] = "\(previous)"
@@ -101,8 +102,14 @@ extension JobSupervisor {
                 logger.log(
                     event: .jobRecreated, "recreated \(job.name) as \(id) (\(reason.rawValue))", metadata: metadata)
             case .replace(let reason):
+                var detail = ""
+                if reason == .specDrift, !drift.isEmpty {
+                    metadata["WARDEN_DRIFT"] = "\(SpecDriftText.summary(drift))"
+                    detail = ": " + SpecDriftText.summary(drift)
+                }
                 logger.log(
-                    event: .jobReplaced, "replaced \(job.name) with \(id) (\(reason.rawValue))", metadata: metadata)
+                    event: .jobReplaced, "replaced \(job.name) with \(id) (\(reason.rawValue))\(detail)",
+                    metadata: metadata)
             default:
                 logger.log(event: .jobCreated, "created \(job.name) as \(id)", metadata: metadata)
             }

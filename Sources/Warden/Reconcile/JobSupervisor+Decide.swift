@@ -90,8 +90,10 @@ extension JobSupervisor {
         guard checksLeft > 0 else { return false }
         checksLeft -= 1
         guard let full = try? await client.getJob(id: observed.id), let echoed = full.spec else { return false }
-        let drifted = !job.spec.isSatisfied(by: echoed)
-        record.specCheck = SpecCheck(jobID: observed.id, fingerprint: fingerprint, drifted: drifted)
-        return drifted
+        let check = SpecCheck(
+            jobID: observed.id, fingerprint: fingerprint,
+            differences: SpecDrift.differences(desired: job.spec, live: echoed))
+        record.specCheck = check
+        return check.drifted
     }
 }

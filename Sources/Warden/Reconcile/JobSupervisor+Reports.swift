@@ -22,7 +22,12 @@ extension JobSupervisor {
                 "job \(name) unhealthy for \(consecutive) cycles: \(code ?? "error")\(message.map { ": \($0)" } ?? "")",
                 metadata: metadata)
         case .drifted:
-            logger.log(event: .jobDrifted, "job \(name) differs from the configured spec", metadata: metadata)
+            let drift = record.specCheck?.differences ?? []
+            if !drift.isEmpty { metadata["WARDEN_DRIFT"] = "\(SpecDriftText.summary(drift))" }
+            logger.log(
+                event: .jobDrifted,
+                "job \(name) differs from the configured spec\(drift.isEmpty ? "" : ": " + SpecDriftText.summary(drift))",
+                metadata: metadata)
         case .stalled(let status, let seconds):
             logger.log(event: .jobStalled, "job \(name) \(status.rawValue) for \(seconds)s", metadata: metadata)
         case .sourceUnreachable(let message):

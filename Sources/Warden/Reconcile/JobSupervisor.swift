@@ -189,7 +189,7 @@ public actor JobSupervisor {
         let views = jobViews()
         let states = views.map { view in
             StatusLine.JobState(
-                name: view.name, group: view.phase.statusGroup,
+                name: view.name, group: StatusLine.group(of: view.phase, executionStatus: view.executionStatus),
                 note: view.phase.statusNote(now: date))
         }
         return StatusLine.render(jobs: states, api: apiState.summary)
@@ -271,6 +271,16 @@ public struct SpecCheck: Codable, Hashable, Sendable {
     public var jobID: String
     public var fingerprint: String
     public var drifted: Bool
+    /// What differs (`SpecDrift`), for `plan`, `status` and the drift event; absent in state
+    /// files written before it was recorded.
+    public var differences: [SpecDifference]?
+
+    public init(jobID: String, fingerprint: String, differences: [SpecDifference]) {
+        self.jobID = jobID
+        self.fingerprint = fingerprint
+        self.drifted = !differences.isEmpty
+        self.differences = differences.isEmpty ? nil : differences
+    }
 }
 
 extension JobAction {

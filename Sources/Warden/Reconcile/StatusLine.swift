@@ -4,6 +4,8 @@ import FoundationEssentials
 import Foundation
 #endif
 
+import PolarisAPI
+
 /// The one-line `STATUS=` text: `12 jobs: 11 running, 1 recovering (orders: retry in 40s); API ok`.
 public enum StatusLine {
     /// One job's situation, as the status line groups it.
@@ -22,8 +24,15 @@ public enum StatusLine {
     }
 
     public static let groupOrder = [
-        "running", "starting", "recovering", "backing off", "unhealthy", "stalled", "left", "gave up", "unknown",
+        "running", "idle", "starting", "recovering", "backing off", "unhealthy", "drifted", "stalled", "left", "gave up", "unknown",
     ]
+
+    /// The group a job is counted in: its phase's group, except that a healthy job Polaris
+    /// shows as `idle` (a quiet stream, nothing to heal) is counted as `idle`.
+    public static func group(of phase: JobPhase, executionStatus: String?) -> String {
+        if case .running = phase, executionStatus == ExecutionStatus.idle.rawValue { return "idle" }
+        return phase.statusGroup
+    }
 
     public static func render(jobs: [JobState], api: String) -> String {
         var counts: [String: Int] = [:]

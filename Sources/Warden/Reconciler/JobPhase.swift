@@ -39,7 +39,8 @@ public enum JobPhase: Hashable, Sendable {
     /// The group `STATUS=` counts the job in (`StatusLine.groupOrder`).
     public var statusGroup: String {
         switch self {
-        case .running, .drifted: "running"
+        case .running: "running"
+        case .drifted: "drifted"
         case .creating, .starting: "starting"
         case .recovering, .backingOff: "recovering"
         case .unhealthy, .sourceUnreachable, .offsetsStale: "unhealthy"
