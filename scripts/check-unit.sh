@@ -10,6 +10,9 @@
 # `security` runs on the unit exactly as shipped. The man page of Documentation=man:… is not
 # installed before the package is, so verify runs with --man=no.
 #
+# A template (NAME@.service) is verified as an instance of it (NAME@check.service), so the
+# specifiers (%i) are expanded in every path, and its security is scored as shipped.
+#
 # Needs root (mount namespace); skips otherwise, but fails when CI=true.
 set -euo pipefail
 
@@ -45,6 +48,9 @@ trap 'rm -rf -- "$WORK"' EXIT
 status=0
 
 # Gate 1: verify, on a copy whose ExecStart binary exists on this machine.
+case "$NAME" in
+    *@.*) NAME=${NAME/@./@check.} ;;   # a template: verify the instance "check"
+esac
 cp "$UNIT" "$WORK/$NAME"
 exec_path=$(sed -nE 's#^ExecStart=[-@:+!]*([^ ]+).*#\1#p' "$UNIT" | head -n1)
 if [ -n "$exec_path" ] && [ ! -x "$exec_path" ]; then

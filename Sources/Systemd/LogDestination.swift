@@ -25,11 +25,13 @@ public enum LogDestination: String, Sendable, CaseIterable {
         }
     }
 
-    /// A handler for `label` at the resolved destination.
+    /// A handler for `label` at the resolved destination. `metadata` goes into the handler's
+    /// own metadata, so every entry of every logger carries it (such as `WARDEN_INSTANCE`).
     public func makeHandler(
         label: String,
         logLevel: Logger.Level = .info,
         syslogIdentifier: String = JournalLogHandler.defaultSyslogIdentifier,
+        metadata: Logger.Metadata = [:],
         metadataProvider: Logger.MetadataProvider? = nil
     ) -> any LogHandler {
         switch resolved() {
@@ -40,22 +42,27 @@ public enum LogDestination: String, Sendable, CaseIterable {
                 metadataProvider: metadataProvider
             )
             handler.logLevel = logLevel
+            handler.metadata = metadata
             return handler
         case .console, .automatic:
             var handler = ConsoleLogHandler(label: label, metadataProvider: metadataProvider)
             handler.logLevel = logLevel
+            handler.metadata = metadata
             return handler
         }
     }
 
-    /// Bootstraps swift-log with this destination; call once, early in `main`.
+    /// Bootstraps swift-log with this destination; call once, early in `main`. `metadata` is
+    /// on every handler (``makeHandler(label:logLevel:syslogIdentifier:metadata:metadataProvider:)``).
     public func bootstrap(
         logLevel: Logger.Level = .info,
-        syslogIdentifier: String = JournalLogHandler.defaultSyslogIdentifier
+        syslogIdentifier: String = JournalLogHandler.defaultSyslogIdentifier,
+        metadata: Logger.Metadata = [:]
     ) {
         let destination = resolved()
         LoggingSystem.bootstrap { label in
-            destination.makeHandler(label: label, logLevel: logLevel, syslogIdentifier: syslogIdentifier)
+            destination.makeHandler(
+                label: label, logLevel: logLevel, syslogIdentifier: syslogIdentifier, metadata: metadata)
         }
     }
 

@@ -42,12 +42,33 @@ struct ConfigOptions: ParsableArguments {
 struct StateOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: "Directory of state.json (default: $STATE_DIRECTORY, else /var/lib/polaris-warden).")
+        help: ArgumentHelp(
+            "Directory of state.json (default: $STATE_DIRECTORY, else /var/lib/polaris-warden, "
+                + "or /var/lib/polaris-warden-NAME with --instance).",
+            valueName: "directory"))
     var stateDirectory: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The polaris-warden@NAME.service instance whose state to use (/var/lib/polaris-warden-NAME).",
+            valueName: "name"))
+    var instance: String?
+
+    func validate() throws {
+        if let instance {
+            do {
+                _ = try WardenInstance(instance)
+            } catch {
+                throw ValidationError("--instance: \(error)")
+            }
+        }
+    }
+
     var resolved: String {
-        stateDirectory
-            ?? ProcessInfo.processInfo.environment["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init)
+        if let stateDirectory { return stateDirectory }
+        if let instance, let selected = try? WardenInstance(instance) { return selected.stateDirectory }
+        return ProcessInfo.processInfo.environment["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init)
             ?? "/var/lib/polaris-warden"
     }
 }
@@ -64,8 +85,13 @@ struct LogOptions: ParsableArguments {
     @Option(name: .long, help: "Lowest level logged: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    /// Under `polaris-warden@NAME.service` every entry carries `WARDEN_INSTANCE=NAME`.
     func bootstrap() -> Logger {
-        log.bootstrap(logLevel: logLevel)
+        var metadata: Logger.Metadata = [:]
+        if let instance = WardenInstance.current(environment: ProcessInfo.processInfo.environment) {
+            metadata[WardenInstance.environmentVariable] = .string(instance.name)
+        }
+        log.bootstrap(logLevel: logLevel, metadata: metadata)
         return Logger(label: "polaris-warden")
     }
 }

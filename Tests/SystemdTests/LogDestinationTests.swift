@@ -22,6 +22,27 @@ import Testing
         #expect(LogDestination.console.makeHandler(label: "x") is ConsoleLogHandler)
         #expect(LogDestination(rawValue: "auto") == .automatic)
     }
+
+    /// What `polaris-warden@NAME.service` relies on: handler metadata (`WARDEN_INSTANCE`) is in
+    /// every entry, whatever the event's own metadata, and an event cannot drop it.
+    @Test func handlerMetadataIsInEveryJournalEntry() throws {
+        let handler = try #require(
+            LogDestination.journal.makeHandler(label: "x", metadata: ["WARDEN_INSTANCE": "project-a"])
+                as? JournalLogHandler)
+        let event = LogEvent(
+            level: .critical, message: "gave up", error: nil,
+            metadata: ["EVENT": "job-gave-up", "POLARIS_JOB": "orders"], source: "Tests", file: "f", function: "g",
+            line: 1)
+        let fields = handler.fields(for: event)
+        #expect(fields.filter { $0.0 == "WARDEN_INSTANCE" }.map(\.1) == ["project-a"])
+        #expect(fields.contains { $0 == ("POLARIS_JOB", "orders") })
+        let plain = try #require(LogDestination.journal.makeHandler(label: "x") as? JournalLogHandler)
+        #expect(!plain.fields(for: event).contains { $0.0 == "WARDEN_INSTANCE" })
+        #expect(
+            LogDestination.console.makeHandler(label: "x", metadata: ["WARDEN_INSTANCE": "b"]).metadata == [
+                "WARDEN_INSTANCE": "b"
+            ])
+    }
 }
 
 extension ProcessEnvironmentTests {
