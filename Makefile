@@ -19,7 +19,7 @@ VENV_REQUIREMENTS := scripts/test-requirements.txt
 TOOLS_DIR := $(CURDIR)/.build/tools
 PROMTOOL ?= $(TOOLS_DIR)/prometheus/usr/bin/promtool
 
-.PHONY: deps test-deps build release test unit-test lint unit-check python-test demo emulator clean
+.PHONY: deps test-deps build release test unit-test lint unit-check rules-test python-test demo emulator clean
 
 # Installs the Debian packages in $(1) that are missing; `apt-get update` only when needed.
 # (Also used by mk/*.mk.)
@@ -66,8 +66,9 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib
 
-## The whole gate: format lint, unit-file checks, then every test (journal tests under a private journald).
-test: test-deps lint unit-check unit-test
+## The whole gate: format lint, unit-file checks, alert-rule tests, then every test (journal tests
+## under a private journald).
+test: test-deps lint unit-check rules-test unit-test
 
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
@@ -76,6 +77,11 @@ lint:
 unit-check: deps
 	scripts/check-unit.sh systemd/polaris-warden.service
 	scripts/check-unit.sh systemd/polaris-warden@.service
+
+## promtool's unit tests of the Prometheus alert rules (alerting/prometheus/, docs/alerting.md).
+rules-test: test-deps
+	$(PROMTOOL) check rules alerting/prometheus/polaris-warden.rules.yml
+	$(PROMTOOL) test rules alerting/prometheus/polaris-warden.rules.test.yml
 
 # The Swift tests that run python3 (`/usr/bin/env python3`) find the venv's first.
 unit-test python-test: export PATH := $(VENV)/bin:$(PATH)
