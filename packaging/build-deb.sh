@@ -24,7 +24,7 @@ mkdir -p "$out"
 rm -rf --one-file-system "$stage"
 mkdir -p "$stage"
 # What debian/*.install, *.docs and *.manpages name (paths relative to the source tree).
-staged=(README.md CHANGELOG.md config docs systemd packaging/man)
+staged=(README.md CHANGELOG.md config docs systemd packaging/man alerting)
 tar -C "$repo" -cf - "${staged[@]}" | tar -C "$stage" -xf -
 cp -a "$repo/packaging/debian" "$stage/debian"
 rm -rf "$stage/debian/.debhelper"

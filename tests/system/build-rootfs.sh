@@ -8,8 +8,9 @@ set -euo pipefail
 ROOTFS=${1:?usage: build-rootfs.sh ROOTFS}
 SUITE=bookworm
 # procps: /bin/kill for the unit's ExecReload= (polaris-warden Depends on it; a minbase system
-# lacks it). The list is the cache key: a changed list rebuilds the rootfs.
-INCLUDE=systemd,systemd-sysv,dbus,libsystemd0,procps
+# lacks it). rsyslog: the alerting case (installed disabled; that case enables it). The list is
+# the cache key: a changed list rebuilds the rootfs.
+INCLUDE=systemd,systemd-sysv,dbus,libsystemd0,procps,rsyslog
 STAMP=".polaris-rootfs-ok"
 
 if [ -x "$ROOTFS/lib/systemd/systemd" ] && [ "$(cat "$ROOTFS/$STAMP" 2>/dev/null)" = "$SUITE $INCLUDE" ]; then
@@ -44,6 +45,8 @@ rm -rf "$tmp"/var/lib/apt/lists/*
 systemctl --root="$tmp" mask console-getty.service getty@tty1.service systemd-logind.service \
     apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer fstrim.timer \
     systemd-tmpfiles-clean.timer e2scrub_reap.service >/dev/null 2>&1
+# rsyslog only where a case asks for it: every other case boots the system as before.
+systemctl --root="$tmp" disable rsyslog.service >/dev/null 2>&1
 echo polaris-system-test >"$tmp/etc/hostname"
 echo "$SUITE $INCLUDE" >"$tmp/$STAMP"
 

@@ -5,7 +5,11 @@
 
 JOB_RECREATED_ID=cef755890f0d4e72aa1e95a4e2ff45f6   # WardenEvent.jobRecreated
 CONFIG_REJECTED_ID=dda229acf13a4ea1b88d88c8613ba844 # WardenEvent.configRejected
+JOB_GAVE_UP_ID=5841ee7f40ba4e5ba42c42ec2b45485c     # WardenEvent.jobGaveUp
 UNIT=polaris-warden.service
+# Instances of polaris-warden@.service: north (project $PROJECT_ID), south (project $PROJECT_B_ID,
+# the second emulator), pager (the alerting case).
+INSTANCES=(north south pager)
 
 # why MESSAGE: records why the case failed (run.sh prints WHY) and returns 1.
 # shellcheck disable=SC2034 # WHY is read by run.sh
@@ -248,12 +252,166 @@ case_no_key_leak() {
     ! grep -qF "$key" "$WORK/state.json" || why "the API key is in the state file" || return 1
 }
 
-# --- 8. an upgrade restarts a running service with the new binary ------------------------
+# --- template instances: helpers -----------------------------------------------------------
+iprop() { cexec systemctl show -p "$2" --value "polaris-warden@$1.service"; }
+
+# instance_events MARK INSTANCE EVENT: that instance unit's entries of EVENT after MARK.
+instance_events() {
+    cexec journalctl -q -u "polaris-warden@$2.service" -o json "EVENT=$3" \
+        | jq -c --arg mark "$1" 'select((.__REALTIME_TIMESTAMP | tonumber) > ($mark | tonumber))'
+}
+has_instance_event() { [ -n "$(instance_events "$@")" ]; }
+instance_status_matches() { grep -Eq "$2" <<<"$(iprop "$1" StatusText)"; }
+
+# install_instance NAME KEYFILE: /etc/polaris-warden/NAME.json (from $WORK/share/NAME.json) and
+# NAME.api-key (0600 root), as an operator would.
+install_instance() {
+    cexec install -m 0600 -o root -g root "$SHARE_IN/$2" "/etc/polaris-warden/$1.api-key" &&
+        cexec install -m 0644 "$SHARE_IN/$1.json" "/etc/polaris-warden/$1.json"
+}
+
+# --- 8. two instances of the template, two projects ----------------------------------------
+case_instances() {
+    local mark old_n old_s new_n new_s event pid_n pid_s restarts_s jobs_b
+    write_config "$WORK/share/north.json" n1 n2
+    EMULATOR_PORT=$EMULATOR_B_PORT PROJECT_ID=$PROJECT_B_ID write_config "$WORK/share/south.json" s1 s2
+    install_instance north api-key && install_instance south api-key-b || why "cannot install the instance files" || return 1
+    mark=$(journal_mark)
+    cexec systemctl start polaris-warden@north.service polaris-warden@south.service \
+        || why "systemctl start of both instances failed: $(cexec systemctl status 'polaris-warden@*' --no-pager | tail -n 8)" \
+        || return 1
+    [ "$(iprop north ActiveState)" = active ] && [ "$(iprop south ActiveState)" = active ] \
+        || why "instances not active: north $(iprop north ActiveState), south $(iprop south ActiveState)" || return 1
+    wait_for 20 running_job_per_table n1 n2 || why "north's jobs do not run in project A: $(live_jobs | tr '\n' ';')" || return 1
+    wait_for 20 on_b running_job_per_table s1 s2 \
+        || why "south's jobs do not run in project B: $(on_b live_jobs | tr '\n' ';')" || return 1
+    [ -z "$(on_b live_job_id n1)" ] && [ -z "$(live_job_id s1)" ] \
+        || why "a job landed in the other instance's project" || return 1
+
+    # Each heals its own: one job failed in each project at the same time.
+    old_n=$(live_job_id n1)
+    old_s=$(on_b live_job_id s1)
+    emu POST "/_emulator/jobs/$old_n/fail" '{"code":"internal_error","message":"system test"}' >/dev/null \
+        && on_b emu POST "/_emulator/jobs/$old_s/fail" '{"code":"internal_error","message":"system test"}' >/dev/null \
+        || why "cannot fail the jobs" || return 1
+    wait_for 20 replaced n1 "$old_n" || why "north did not recreate n1" || return 1
+    wait_for 20 on_b replaced s1 "$old_s" || why "south did not recreate s1" || return 1
+    new_n=$(live_job_id n1)
+    new_s=$(on_b live_job_id s1)
+    wait_for 10 has_instance_event "$mark" north job-recreated || why "no job-recreated from north" || return 1
+    wait_for 10 has_instance_event "$mark" south job-recreated || why "no job-recreated from south" || return 1
+    event=$(instance_events "$mark" north job-recreated | head -n 1)
+    jq -e --arg new "$new_n" '.WARDEN_INSTANCE == "north" and .POLARIS_JOB == "n1" and .POLARIS_JOB_ID == $new
+        and ._SYSTEMD_UNIT == "polaris-warden@north.service"' <<<"$event" >/dev/null \
+        || why "north's job-recreated: $(jq -c '{WARDEN_INSTANCE, POLARIS_JOB, POLARIS_JOB_ID, _SYSTEMD_UNIT}' <<<"$event")" \
+        || return 1
+    event=$(instance_events "$mark" south job-recreated | head -n 1)
+    jq -e --arg new "$new_s" '.WARDEN_INSTANCE == "south" and .POLARIS_JOB == "s1" and .POLARIS_JOB_ID == $new
+        and ._SYSTEMD_UNIT == "polaris-warden@south.service"' <<<"$event" >/dev/null \
+        || why "south's job-recreated: $(jq -c '{WARDEN_INSTANCE, POLARIS_JOB, POLARIS_JOB_ID, _SYSTEMD_UNIT}' <<<"$event")" \
+        || return 1
+    # Alerts tell projects apart by the field alone; the plain unit's entries carry none.
+    [ "$(cexec journalctl -q -o json WARDEN_INSTANCE=north EVENT=job-recreated | jq -r .POLARIS_JOB | sort -u)" = n1 ] \
+        || why "journalctl WARDEN_INSTANCE=north matches other instances' entries" || return 1
+    [ "$(cexec journalctl -q -u "$UNIT" -o json | jq -c 'select(has("WARDEN_INSTANCE"))' | wc -l)" -eq 0 ] \
+        || why "the plain unit's entries carry WARDEN_INSTANCE" || return 1
+
+    # status --instance reads that instance's state directory.
+    cexec polaris-warden status --instance north >"$WORK/status-north.txt" 2>&1 \
+        || why "status --instance north failed: $(cat "$WORK/status-north.txt")" || return 1
+    cexec polaris-warden status --instance south >"$WORK/status-south.txt" 2>&1 \
+        || why "status --instance south failed: $(cat "$WORK/status-south.txt")" || return 1
+    grep -q "^n1 .*$new_n" "$WORK/status-north.txt" && grep -q '^n2 ' "$WORK/status-north.txt" \
+        && ! grep -q '^s1 ' "$WORK/status-north.txt" \
+        || why "status --instance north: $(tr '\n' ';' <"$WORK/status-north.txt")" || return 1
+    grep -q "^s1 .*$new_s" "$WORK/status-south.txt" && ! grep -q '^n1 ' "$WORK/status-south.txt" \
+        || why "status --instance south: $(tr '\n' ';' <"$WORK/status-south.txt")" || return 1
+
+    # Reloading north (a third job) leaves south alone: same process, no reload, same jobs.
+    pid_n=$(iprop north MainPID)
+    pid_s=$(iprop south MainPID)
+    restarts_s=$(iprop south NRestarts)
+    jobs_b=$(on_b live_jobs | sort)
+    write_config "$WORK/share/north.json" n1 n2 n3
+    cexec install -m 0644 "$SHARE_IN/north.json" /etc/polaris-warden/north.json
+    mark=$(journal_mark)
+    cexec systemctl reload polaris-warden@north.service || why "reload of north failed" || return 1
+    wait_for 20 running_job_per_table n3 || why "n3 did not appear after north's reload" || return 1
+    wait_for 10 has_instance_event "$mark" north reloaded || why "no reloaded event from north" || return 1
+    wait_for 10 instance_status_matches north '^3 jobs' || why "north's STATUS: $(iprop north StatusText)" || return 1
+    sleep 3 # more than one poll interval for south
+    ! has_instance_event "$mark" south reloaded && ! has_instance_event "$mark" south config-loaded \
+        || why "south reloaded when north did" || return 1
+    [ "$(iprop north MainPID)" = "$pid_n" ] || why "north's main process changed on reload" || return 1
+    [ "$(iprop south MainPID)" = "$pid_s" ] && [ "$(iprop south NRestarts)" = "$restarts_s" ] \
+        || why "south restarted (MainPID $pid_s -> $(iprop south MainPID))" || return 1
+    instance_status_matches south '^2 jobs' || why "south's STATUS: $(iprop south StatusText)" || return 1
+    [ "$(on_b live_jobs | sort)" = "$jobs_b" ] || why "south's project changed: $(on_b live_jobs | tr '\n' ';')" || return 1
+    [ -z "$(on_b live_job_id n3)" ] || why "n3 was created in south's project" || return 1
+}
+
+# gave_up_or_replaced MARK OLD_ID: pager gave up on p1 since MARK, or replaced OLD_ID.
+gave_up_or_replaced() { has_instance_event "$1" pager job-gave-up || replaced p1 "$2"; }
+
+# --- 9. rsyslog: the shipped drop-in hands exactly the job-gave-up event to the script -----
+case_rsyslog_alert() {
+    local alerts=/var/log/polaris-warden/alerts.jsonl mark i id n
+    local dropin=/usr/share/doc/polaris-warden/examples/rsyslog/polaris-warden-alerts.conf
+    cexec test -x /usr/libexec/polaris-warden/alert-handler || why "no /usr/libexec/polaris-warden/alert-handler" || return 1
+    cexec test -f "$dropin" || why "no $dropin" || return 1
+    cexec test -x /usr/sbin/rsyslogd || why "rsyslog is not in the rootfs (tests/system/build-rootfs.sh)" || return 1
+    # The operator's part (docs/alerting.md): copy the drop-in, (re)start rsyslog.
+    cexec install -m 0644 "$dropin" /etc/rsyslog.d/60-polaris-warden-alerts.conf
+    cexec rsyslogd -N1 >"$WORK/rsyslog-check.log" 2>&1 \
+        || why "rsyslogd -N1 rejects the drop-in: $(tail -n 5 "$WORK/rsyslog-check.log")" || return 1
+    cexec systemctl start rsyslog.service || why "rsyslog does not start" || return 1
+    sleep 1 # imjournal opens the journal at its end
+
+    # An instance whose crash-loop budget is 2 recreates: the third failure gives up.
+    write_config "$WORK/share/pager.json" p1
+    jq '.supervisor.recreate.maxAttempts = 2' "$WORK/share/pager.json" >"$WORK/share/pager.tmp" \
+        && mv "$WORK/share/pager.tmp" "$WORK/share/pager.json"
+    install_instance pager api-key || why "cannot install the pager instance" || return 1
+    mark=$(journal_mark)
+    cexec systemctl start polaris-warden@pager.service || why "polaris-warden@pager does not start" || return 1
+    wait_for 20 running_job_per_table p1 || why "p1 never ran" || return 1
+    # Fail p1 whenever it runs, until the warden gives up (the third failure).
+    for i in 1 2 3 4 5; do
+        has_instance_event "$mark" pager job-gave-up && break
+        wait_for 20 running_job_per_table p1 || break
+        id=$(live_job_id p1)
+        emu POST "/_emulator/jobs/$id/fail" '{"code":"internal_error","message":"system test"}' >/dev/null \
+            || why "cannot fail p1 ($id)" || return 1
+        wait_for 20 gave_up_or_replaced "$mark" "$id"
+    done
+    wait_for 10 has_instance_event "$mark" pager job-gave-up || why "p1 was never given up ($i failures)" || return 1
+    has_instance_event "$mark" pager job-recreated && has_instance_event "$mark" pager job-failed \
+        || why "no job-recreated/job-failed before the give-up: the 'nothing routine' check would prove nothing" \
+        || return 1
+
+    wait_for 20 cexec test -s "$alerts" || why "the alert script received nothing" || return 1
+    sleep 3 # a routine event forwarded by mistake would have arrived by now
+    cexec cat "$alerts" >"$WORK/alerts.jsonl"
+    n=$(wc -l <"$WORK/alerts.jsonl")
+    [ "$n" -eq 1 ] || why "$n alerts, expected only job-gave-up: $(jq -c '{EVENT, POLARIS_JOB, WARDEN_INSTANCE}' "$WORK/alerts.jsonl" | tr '\n' ' ')" || return 1
+    jq -e --arg id "$JOB_GAVE_UP_ID" '.MESSAGE_ID == $id and .EVENT == "job-gave-up" and .PRIORITY == "2"
+        and .POLARIS_JOB == "p1" and .POLARIS_TABLE == "p1" and .WARDEN_INSTANCE == "pager"
+        and ._SYSTEMD_UNIT == "polaris-warden@pager.service" and .ALERT_SEVERITY == "page"
+        and (.WARDEN_ATTEMPT | tonumber) >= 2 and (.MESSAGE | length) > 0' "$WORK/alerts.jsonl" >/dev/null \
+        || why "the alert lacks fields: $(cat "$WORK/alerts.jsonl")" || return 1
+    log "alert: $(jq -c '{EVENT, POLARIS_JOB, WARDEN_INSTANCE, ALERT_SEVERITY, MESSAGE}' "$WORK/alerts.jsonl")"
+}
+
+# --- 10. an upgrade restarts a running service (and instances) with the new binary -------
 case_upgrade() {
     cexec systemctl start "$UNIT" || why "systemctl start failed" || return 1
-    local pid restarts
+    local pid restarts instance
+    local -A instance_pids=()
     pid=$(prop MainPID)
     restarts=$(prop NRestarts)
+    for instance in "${INSTANCES[@]}"; do
+        [ "$(iprop "$instance" ActiveState)" = active ] && instance_pids[$instance]=$(iprop "$instance" MainPID)
+    done
     # Reinstalling the same version runs postinst configure with the old version, as an upgrade.
     cexec dpkg -i "$SHARE_IN/$(basename "$WARDEN_DEB")" >"$WORK/dpkg-upgrade.log" 2>&1 \
         || why "dpkg -i over the installed package failed: $(tail -n 5 "$WORK/dpkg-upgrade.log")" || return 1
@@ -264,14 +422,25 @@ case_upgrade() {
         || why "unit file not reloaded after the upgrade" || return 1
     [ "$(cexec systemctl is-enabled "$UNIT" 2>/dev/null)" = disabled ] \
         || why "the upgrade enabled the unit" || return 1
+    [ "${#instance_pids[@]}" -gt 0 ] || why "no template instance was running before the upgrade" || return 1
+    for instance in "${!instance_pids[@]}"; do
+        [ "$(iprop "$instance" ActiveState)" = active ] \
+            && [ "$(iprop "$instance" MainPID)" != "${instance_pids[$instance]}" ] \
+            || why "polaris-warden@$instance was not restarted by the upgrade" || return 1
+    done
 }
 
-# --- 9. removal stops the service; the jobs keep running --------------------------------
+# --- 11. removal stops the service and its instances; the jobs keep running -------------
 case_remove() {
     cexec dpkg -r polaris-warden >"$WORK/dpkg-remove.log" 2>&1 \
         || why "dpkg -r failed: $(tail -n 5 "$WORK/dpkg-remove.log")" || return 1
     ! cexec test -e /usr/bin/polaris-warden || why "binary still there after dpkg -r" || return 1
     [ "$(prop ActiveState)" != active ] || why "the service still runs after dpkg -r" || return 1
+    local instance
+    for instance in "${INSTANCES[@]}"; do
+        [ "$(iprop "$instance" ActiveState)" != active ] \
+            || why "polaris-warden@$instance still runs after dpkg -r" || return 1
+    done
     ! contains "$JOB_RECREATED_ID" cexec journalctl --list-catalog "$JOB_RECREATED_ID" \
         || why "the catalog entries remain compiled after dpkg -r" || return 1
     cexec test -f /etc/polaris-warden/config.json || why "dpkg -r removed the admin's config" || return 1

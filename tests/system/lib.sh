@@ -8,6 +8,8 @@ NSPAWN_PID=""      # systemd-nspawn (inside its own `unshare -m`)
 CONTAINER_PID=""   # PID 1 of the container, seen from the host
 EMULATOR_PID=""    # polaris-emulator on the host
 EMULATOR_PORT=""
+EMULATOR_B_PID=""  # a second polaris-emulator: a second Polaris project
+EMULATOR_B_PORT=""
 CGROUP_NAME=""     # <hierarchy>/$CGROUP_NAME holds nspawn and the container
 CGROUP_ROOTS=()    # the cgroup hierarchies we made $CGROUP_NAME in
 
@@ -161,6 +163,29 @@ stop_emulator() {
     wait "$EMULATOR_PID" 2>/dev/null
     EMULATOR_PID=""
 }
+
+# start_emulator_b BINARY KEYFILE PROJECT LOG: a second emulator (EMULATOR_B_PID, EMULATOR_B_PORT).
+start_emulator_b() {
+    local pid=$EMULATOR_PID port=$EMULATOR_PORT rc=0
+    start_emulator "$@" || rc=1
+    EMULATOR_B_PID=$EMULATOR_PID
+    EMULATOR_B_PORT=$EMULATOR_PORT
+    EMULATOR_PID=$pid
+    EMULATOR_PORT=$port
+    return "$rc"
+}
+
+stop_emulator_b() {
+    [ -n "$EMULATOR_B_PID" ] || return 0
+    local pid=$EMULATOR_PID
+    EMULATOR_PID=$EMULATOR_B_PID
+    stop_emulator
+    EMULATOR_PID=$pid
+    EMULATOR_B_PID=""
+}
+
+# on_b COMMAND...: COMMAND (emu, live_jobs, ...) against the second emulator.
+on_b() { EMULATOR_PORT=$EMULATOR_B_PORT "$@"; }
 
 # emu METHOD PATH [JSON]: the emulator's admin API.
 emu() {

@@ -64,6 +64,7 @@ cleanup() {
     trap - EXIT INT TERM
     stop_container
     stop_emulator
+    stop_emulator_b
     remove_cgroups
     if [ "${KEEP_WORK:-}" = 1 ]; then log "kept $WORK"; else rm -rf --one-file-system "$WORK"; fi
     exit "$rc"
@@ -73,6 +74,8 @@ trap 'log "interrupted"; exit 130' INT
 trap 'log "terminated"; exit 143' TERM
 
 PROJECT_ID=5d6c4b3a-2f1e-4d0c-9b8a-7f6e5d4c3b2a
+# A second Polaris project (a second emulator) for the template unit's instances.
+PROJECT_B_ID=8e7d6c5b-4a39-4281-9f0e-1d2c3b4a5f6e
 
 # write_config FILE JOB...: a warden config for the host emulator, one job (and table) per name.
 write_config() {
@@ -109,6 +112,12 @@ chmod 0600 "$WORK/share/api-key"
 start_emulator "$WORK/emulator-root/usr/bin/polaris-emulator" "$WORK/api-key" "$PROJECT_ID" "$WORK/emulator.log" \
     || exit 1
 log "emulator: pid $EMULATOR_PID on 127.0.0.1:$EMULATOR_PORT"
+(umask 077; printf 'pok_system_test_b_%s\n' "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')" >"$WORK/api-key-b")
+cp "$WORK/api-key-b" "$WORK/share/api-key-b"
+chmod 0600 "$WORK/share/api-key-b"
+start_emulator_b "$WORK/emulator-root/usr/bin/polaris-emulator" "$WORK/api-key-b" "$PROJECT_B_ID" \
+    "$WORK/emulator-b.log" || exit 1
+log "emulator (second project): pid $EMULATOR_B_PID on 127.0.0.1:$EMULATOR_B_PORT"
 
 cp "$WARDEN_DEB" "$WORK/share/"
 write_config "$WORK/share/config.json" alpha beta gamma
@@ -162,8 +171,10 @@ run_case "4 watchdog restarts a stopped main process" case_watchdog
 run_case "5 Polaris outage: no restart, STATUS says so, recovery" case_outage
 run_case "6 stop: STOPPING, quick exit, jobs keep running" case_stop
 run_case "7 the API key is nowhere in the journal or systemctl show" case_no_key_leak
-run_case "8 package upgrade restarts the running service" case_upgrade
-run_case "9 package removal stops the service, jobs keep running" case_remove
+run_case "8 two template instances, two projects: each heals its own, reload one only" case_instances
+run_case "9 rsyslog hands exactly the job-gave-up event to the alert script" case_rsyslog_alert
+run_case "10 package upgrade restarts the running service and instances" case_upgrade
+run_case "11 package removal stops the service and instances, jobs keep running" case_remove
 
 log "total $(elapsed "$T_TOTAL") s"
 echo "$PASSED passed, $FAILED failed"
