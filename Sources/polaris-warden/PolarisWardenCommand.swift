@@ -23,11 +23,12 @@ struct PolarisWardenCommand: AsyncParsableCommand {
 
             Start with:  polaris-warden check-config /etc/polaris-warden/config.json
                          polaris-warden plan --config /etc/polaris-warden/config.json
+                         polaris-warden doctor --config /etc/polaris-warden/config.json
             Try it all without Polaris:  polaris-warden demo
             """,
         subcommands: [
-            RunCommand.self, PlanCommand.self, CheckConfigCommand.self, StatusCommand.self, RetryCommand.self,
-            DemoCommand.self,
+            RunCommand.self, PlanCommand.self, CheckConfigCommand.self, DoctorCommand.self, StatusCommand.self,
+            RetryCommand.self, DemoCommand.self,
         ]
     )
 }
