@@ -38,16 +38,22 @@ public enum DemoRunner {
             "demo: Polaris emulator on \(emulator.baseURL), \(config.jobs.count) streaming jobs, "
                 + "poll every \(format(options.pollInterval))s, \(format(options.duration))s")
 
+        // The first pass (connections and jobs created) comes before the script's clock starts,
+        // as READY=1 does under systemd: faults are injected into a running fleet however long
+        // start-up took on a busy machine.
+        await supervisor.runCycle()
+        let scriptStart = display.elapsedSeconds
         let warden = Task {
             while !Task.isCancelled {
-                await supervisor.runCycle()
                 try? await Task.sleep(for: .milliseconds(Int64(options.pollInterval * 1000)))
+                await supervisor.runCycle()
             }
         }
         var script = FaultScript(jobNames: config.jobs.map(\.name), pollInterval: options.pollInterval)
         var lastTable = -1.0
-        while display.elapsedSeconds < options.duration {
-            await script.step(at: display.elapsedSeconds, emulator: emulator, supervisor: supervisor, display: display)
+        while display.elapsedSeconds - scriptStart < options.duration {
+            await script.step(
+                at: display.elapsedSeconds - scriptStart, emulator: emulator, supervisor: supervisor, display: display)
             let tableEvery = display.isTerminal ? 1.0 : 10.0
             if display.elapsedSeconds - lastTable >= tableEvery {
                 lastTable = display.elapsedSeconds

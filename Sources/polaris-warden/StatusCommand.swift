@@ -62,5 +62,13 @@ struct StatusCommand: AsyncParsableCommand {
             rows.append(row)
         }
         print(TextTable.render(rows))
+        if let progress = store.loadProgress() { print("\n\(progress)") }
+        for (name, record) in state.jobs.sorted(by: { $0.key < $1.key }) {
+            guard let check = record.specCheck, check.jobID == record.reconciler.jobID,
+                let differences = check.differences, !differences.isEmpty
+            else { continue }
+            print("\n\(name): spec drift in job \(check.jobID)")
+            for difference in differences { print("  \(difference)") }
+        }
     }
 }

@@ -29,12 +29,18 @@ import Testing
         Case(name: "empty object equals absent", desired: #"{"a":{}}"#, live: #"{}"#, drift: []),
         Case(name: "empty array equals absent", desired: #"{"a":[]}"#, live: #"{}"#, drift: []),
         Case(name: "empty array vs filled", desired: #"{"a":[]}"#, live: #"{"a":[1]}"#, drift: ["spec.a"]),
-        Case(name: "nested member differs", desired: #"{"a":{"b":{"c":1}}}"#, live: #"{"a":{"b":{"c":2}}}"#, drift: ["spec.a.b.c"]),
+        Case(
+            name: "nested member differs", desired: #"{"a":{"b":{"c":1}}}"#, live: #"{"a":{"b":{"c":2}}}"#,
+            drift: ["spec.a.b.c"]),
         Case(name: "object vs scalar", desired: #"{"a":{"b":1}}"#, live: #"{"a":3}"#, drift: ["spec.a"]),
         Case(name: "scalar arrays equal", desired: #"{"a":["x","y"]}"#, live: #"{"a":["x","y"]}"#, drift: []),
-        Case(name: "scalar arrays by position", desired: #"{"a":["x","y"]}"#, live: #"{"a":["y","x"]}"#, drift: ["spec.a[0]", "spec.a[1]"]),
+        Case(
+            name: "scalar arrays by position", desired: #"{"a":["x","y"]}"#, live: #"{"a":["y","x"]}"#,
+            drift: ["spec.a[0]", "spec.a[1]"]),
         Case(name: "array length differs", desired: #"{"a":[1]}"#, live: #"{"a":[1,2]}"#, drift: ["spec.a"]),
-        Case(name: "unnamed object elements satisfied one by one", desired: #"{"a":[{"x":1}]}"#, live: #"{"a":[{"x":1,"y":2}]}"#, drift: []),
+        Case(
+            name: "unnamed object elements satisfied one by one", desired: #"{"a":[{"x":1}]}"#,
+            live: #"{"a":[{"x":1,"y":2}]}"#, drift: []),
         Case(
             name: "mappings gain isAggregation: null",
             desired: #"{"mappings":[{"columnName":"__time","expression":"T"}]}"#,
@@ -72,20 +78,34 @@ import Testing
             desired: #"{"source":{"formatSettings":{"format":"nd-json"}}}"#,
             live: #"{"source":{"formatSettings":{"format":"nd-json","flattenSpec":{}}}}"#, drift: []),
         Case(
-            name: "flattenSpec pasted back, live lacks it", desired: #"{"source":{"formatSettings":{"flattenSpec":{}}}}"#,
+            name: "flattenSpec pasted back, live lacks it",
+            desired: #"{"source":{"formatSettings":{"flattenSpec":{}}}}"#,
             live: #"{"source":{"formatSettings":{}}}"#, drift: []),
-        Case(name: "target.intervals filled in", desired: #"{"target":{"tableName":"t"}}"#, live: #"{"target":{"tableName":"t","intervals":[]}}"#, drift: []),
-        Case(name: "replaceRunning is create-time", desired: #"{"replaceRunning":true}"#, live: #"{"replaceRunning":false}"#, drift: []),
+        Case(
+            name: "target.intervals filled in", desired: #"{"target":{"tableName":"t"}}"#,
+            live: #"{"target":{"tableName":"t","intervals":[]}}"#, drift: []),
+        Case(
+            name: "replaceRunning is create-time", desired: #"{"replaceRunning":true}"#,
+            live: #"{"replaceRunning":false}"#, drift: []),
         Case(
             name: "desiredExecutionStatus is lifecycle", desired: #"{"desiredExecutionStatus":"running"}"#,
             live: #"{"desiredExecutionStatus":"suspended"}"#, drift: []),
-        Case(name: "defaults the service fills in", desired: #"{"type":"streaming"}"#, live: #"{"type":"streaming","readFromPoint":"latest","maxParseExceptions":2147483647}"#, drift: []),
-        Case(name: "a default the user set differently", desired: #"{"readFromPoint":"earliest"}"#, live: #"{"readFromPoint":"latest"}"#, drift: ["spec.readFromPoint"]),
-        Case(name: "filterExpression null both sides", desired: #"{"filterExpression":null}"#, live: #"{"filterExpression":null}"#, drift: []),
-        Case(name: "filterExpression set but live null", desired: #"{"filterExpression":"x = 1"}"#, live: #"{"filterExpression":null}"#, drift: ["spec.filterExpression"]),
+        Case(
+            name: "defaults the service fills in", desired: #"{"type":"streaming"}"#,
+            live: #"{"type":"streaming","readFromPoint":"latest","maxParseExceptions":2147483647}"#, drift: []),
+        Case(
+            name: "a default the user set differently", desired: #"{"readFromPoint":"earliest"}"#,
+            live: #"{"readFromPoint":"latest"}"#, drift: ["spec.readFromPoint"]),
+        Case(
+            name: "filterExpression null both sides", desired: #"{"filterExpression":null}"#,
+            live: #"{"filterExpression":null}"#, drift: []),
+        Case(
+            name: "filterExpression set but live null", desired: #"{"filterExpression":"x = 1"}"#,
+            live: #"{"filterExpression":null}"#, drift: ["spec.filterExpression"]),
         Case(
             name: "duplicate names fall back to positions",
-            desired: #"{"a":[{"name":"x","v":1},{"name":"x","v":2}]}"#, live: #"{"a":[{"name":"x","v":2},{"name":"x","v":1}]}"#,
+            desired: #"{"a":[{"name":"x","v":1},{"name":"x","v":2}]}"#,
+            live: #"{"a":[{"name":"x","v":2},{"name":"x","v":1}]}"#,
             drift: ["spec.a[0].v", "spec.a[1].v"]),
     ]
 

@@ -87,24 +87,4 @@ import Testing
         #expect(harness.sends.maximumIn(seconds: 1) <= 41)
         await harness.stop()
     }
-
-    @Test func aCreateRefusedBecauseTheTableIsHeldIsRetriedWithReplaceRunning() async throws {
-        let harness = try await WardenHarness.make()
-        let refusal: JSONValue = [
-            "code": "InvalidArgument",
-            "message": .string(
-                "Table [wikipedia-kinesis] already has a streaming ingestion job [4f1c]. A table can only be "
-                    + "targeted by one streaming job at a time; set replaceRunning to true to replace it."),
-        ]
-        _ = try await harness.emulator.inject(
-            .status(400, body: refusal, count: 1, method: "POST", pathPattern: "/jobs$"))
-        await harness.cycle()
-        #expect(await harness.aliveJobs(on: "wikipedia-kinesis").isEmpty)
-        await harness.cycles(until: { await harness.aliveJobs(on: "wikipedia-kinesis").count == 1 }, advance: 10)
-        let job = try #require(await harness.aliveJobs(on: "wikipedia-kinesis").first)
-        #expect(job.spec?.replaceRunning == true, "the second create takes the table over")
-        let creates = await harness.emulator.requestLog().filter { $0.method == "POST" && $0.path.hasSuffix("/jobs") }
-        #expect(creates.map(\.status) == [400, 201])
-        await harness.stop()
-    }
 }

@@ -67,6 +67,13 @@ public final class PolarisClient: Sendable {
             wallClock: wallClock)
     }
 
+    // MARK: Project
+
+    /// `GET /v1/projects/{projectId}` on the same regional host: the project's state.
+    public func getProject() async throws(PolarisError) -> Project {
+        try await call("getProject", .GET, "", as: Project.self)
+    }
+
     // MARK: Connections
 
     public func listConnections() async throws(PolarisError) -> [Connection] {

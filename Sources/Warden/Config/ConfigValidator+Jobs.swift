@@ -3,7 +3,7 @@ import PolarisAPI
 extension ConfigValidator {
     static let kinesisKeys = ["type", "name", "managed", "stream", "awsEndpoint", "awsAssumedRoleArn", "description"]
     static let unmanagedConnectionKeys = ["name", "managed", "type"]
-    static let jobKeys = ["name", "spec"]
+    static let jobKeys = ["name", "priority", "spec"]
 
     // MARK: connections
 
@@ -151,7 +151,7 @@ extension ConfigValidator {
                 }
             }
             if let name = job.name, let spec = job.spec, job.table != nil {
-                jobs.append(DesiredJob(name: name, spec: JobSpec(fields: spec)))
+                jobs.append(DesiredJob(name: name, spec: JobSpec(fields: spec), priority: job.priority))
             }
         }
         return jobs
@@ -160,6 +160,7 @@ extension ConfigValidator {
     /// The parts of one job that are usable, for the cross-job checks.
     private struct JobParts {
         var name: String?
+        var priority = 0
         var spec: [String: JSONValue]?
         var table: String?
     }
@@ -175,6 +176,11 @@ extension ConfigValidator {
             } else {
                 report(namePath, "must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
             }
+        }
+        if let value = members["priority"],
+            let priority = integer(value, at: ConfigPath.member(path, "priority"), range: -1000...1000)
+        {
+            parts.priority = priority
         }
         let specPath = ConfigPath.member(path, "spec")
         guard let specValue = required("spec", in: members, at: path), let spec = object(specValue, at: specPath)

@@ -150,10 +150,13 @@ public struct DesiredJob: Sendable, Hashable {
     /// `streaming` job reading a declared connection into a table, without `replaceRunning`
     /// (the warden sets that itself when it replaces a job).
     public var spec: JobSpec
+    /// Heal order when many jobs need a write at once: higher first (default 0).
+    public var priority: Int
 
-    public init(name: String, spec: JobSpec) {
+    public init(name: String, spec: JobSpec, priority: Int = 0) {
         self.name = name
         self.spec = spec
+        self.priority = priority
     }
 
     /// The target table: the job's identity in Polaris, which allows one streaming job per

@@ -69,6 +69,14 @@ public struct WardenService: Service {
             signalTask.cancel()
             watchdogTask?.cancel()
         }
+        // Every completed write is progress: a heal storm that outlasts the watchdog's stall
+        // timeout (800 recreates at 10/s) is not a wedged loop. STATUS shows how far it got.
+        let progressWatchdog = watchdog
+        let progressNotifier = notifier
+        await supervisor.setProgressHandler { status in
+            progressWatchdog?.reportProgress()
+            if let status { progressNotifier.status(status) }
+        }
         let inbox = RetryInbox(stateDirectory: options.stateDirectory)
         let jobCount = await supervisor.config.jobs.count
         logger.log(event: .started, "polaris-warden started with \(jobCount) jobs")

@@ -32,6 +32,11 @@ public enum WardenEvent: String, CaseIterable, Sendable {
     case jobActionFailed = "job-action-failed"
     case jobGaveUp = "job-gave-up"
     case sourceUnreachable = "source-unreachable"
+    // Incidents above single jobs: their failures are not charged to the jobs.
+    case projectNotRunning = "project-not-running"
+    case projectRunning = "project-running"
+    case connectionBroken = "connection-broken"
+    case connectionRestored = "connection-restored"
     // The Polaris API.
     case apiUnreachable = "api-unreachable"
     case apiRecovered = "api-recovered"
@@ -69,6 +74,10 @@ public enum WardenEvent: String, CaseIterable, Sendable {
         case .jobStalled: "5c14aa983a2344fda01fc694cdb49e45"
         case .jobRetryRequested: "5956de9ab9b248d8983642086a5a6756"
         case .reloaded: "a4d16751cfdd4a1e8305e926e827008b"
+        case .projectNotRunning: "6014f5d9200d4178bf76a01440c1cce7"
+        case .projectRunning: "67200bfcff6a49d591bd60e146240799"
+        case .connectionBroken: "e857bddfa2f14b3fb22cbd4d8d81fb8e"
+        case .connectionRestored: "73054c42131744b697bf9fec0e8b8ecc"
         }
     }
 
@@ -80,13 +89,13 @@ public enum WardenEvent: String, CaseIterable, Sendable {
         switch self {
         case .jobGaveUp, .authFailed:
             .critical
-        case .jobFailed, .jobActionFailed, .sourceUnreachable:
+        case .jobFailed, .jobActionFailed, .sourceUnreachable, .projectNotRunning, .connectionBroken:
             .error
         case .jobUnhealthy, .apiUnreachable, .jobDrifted, .jobStalled, .configRejected:
             .warning
         case .connectionCreated, .connectionUpdated, .jobCreated, .jobAdopted, .jobRecreated,
             .jobResumed,
-            .jobReplaced, .jobReset, .jobRetryRequested, .apiRecovered:
+            .jobReplaced, .jobReset, .jobRetryRequested, .apiRecovered, .projectRunning, .connectionRestored:
             .notice
         case .started, .configLoaded, .reloaded, .stopping:
             .info

@@ -40,7 +40,36 @@ extension JobSupervisor {
         guard !writes.isEmpty else { return }
         // The intent is on disk before any create is sent: a crash now ends in adoption.
         if writes.contains(where: { $0.1.createsJob }) { persist() }
-        await execute(writes)
+        await execute(ordered(writes))
+    }
+
+    /// `HealOrder`: priority, then the oldest failure first, then name.
+    func ordered(_ writes: [(DesiredJob, JobAction)]) -> [(DesiredJob, JobAction)] {
+        guard writes.count > 1 else { return writes }
+        let keyed = writes.map { write in
+            let since = lastObserved[write.0.name]?.lastUpdatedTimestamp.map {
+                Date(timeIntervalSince1970: Double($0.seconds) + Double($0.nanoseconds) / 1e9)
+            }
+            return (write, HealOrder.Key(name: write.0.name, priority: write.0.priority, since: since))
+        }
+        return keyed.sorted { HealOrder.precedes($0.1, $1.1) }.map(\.0)
+    }
+
+    /// One write finished: the watchdog hears of it every time, `STATUS=` at most once a second.
+    func noteWriteFinished() {
+        guard var progress = healProgress else { return }
+        progress.done += 1
+        healProgress = progress
+        guard let progressHandler else { return }
+        let clock = ContinuousClock.now
+        if let last = lastProgressStatus, clock - last < .seconds(1) {
+            progressHandler(nil)
+            return
+        }
+        lastProgressStatus = clock
+        let line = statusLine()
+        store?.saveProgress(progress.summary(now: now()))
+        progressHandler(line)
     }
 
     func execute(_ writes: [(DesiredJob, JobAction)]) async {
@@ -49,6 +78,13 @@ extension JobSupervisor {
         let inputs = writes.map { job, action in
             let reconciler = state.jobs[job.name]?.reconciler
             return (job, action, reconciler?.needsReplaceRunning ?? false)
+        }
+        healProgress = HealProgress(
+            total: writes.count, startedAt: now(), nominalRate: config.polaris.maxRequestsPerSecond)
+        lastProgressStatus = nil
+        defer {
+            healProgress = nil
+            store?.saveProgress(nil)
         }
         await withTaskGroup(of: (DesiredJob, JobAction, ActionExecutor.Result).self) { group in
             var iterator = inputs.makeIterator()
@@ -64,6 +100,7 @@ extension JobSupervisor {
             for _ in 0..<limit where !startNext() { break }
             while let (job, action, result) = await group.next() {
                 apply(result, of: action, for: job)
+                noteWriteFinished()
                 _ = startNext()
             }
         }
@@ -120,7 +157,10 @@ extension JobSupervisor {
         case .ambiguous(let message):
             logger.log(event: .jobActionFailed, "\(action.name) of \(job.name): \(message)", metadata: metadata)
         case .failed, .tableHeldByAnotherJob:
-            if action.createsJob { record.pendingCreate = nil }
+            if action.createsJob {
+                record.pendingCreate = nil
+                createRefused = true
+            }
             logger.log(
                 event: .jobActionFailed,
                 "\(action.name) of \(job.name) failed: \(result.error?.description ?? "refused")", metadata: metadata)

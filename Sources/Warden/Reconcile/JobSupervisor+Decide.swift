@@ -10,7 +10,9 @@ import Foundation
 /// Match and decide (design §4, steps 2–3): which Polaris job is ours, has it drifted, and
 /// what its state machine wants next. Reads Polaris; writes nothing.
 extension JobSupervisor {
-    func decide(jobs: [Job]) async -> [Decision] {
+    /// - Parameter held: desired jobs whose writes an incident holds this cycle: matched and
+    ///   shown, not judged (their state machines do not move, so no budget is used).
+    func decide(jobs: [Job], held: Set<String>) async -> [Decision] {
         let knownIDs = state.jobs.compactMapValues { $0.reconciler.jobID }
         let matches = JobMatcher.match(desired: config.jobs, polarisJobs: jobs, knownIDs: knownIDs)
         let date = now()
@@ -23,6 +25,13 @@ extension JobSupervisor {
                 record.reconciler.adopted(jobID: found.id)
             }
             if let found = match.job, !found.executionStatus.isTerminal { record.pendingCreate = nil }
+            if held.contains(job.name) {
+                decisions.append(
+                    Decision(
+                        job: job, record: record, observed: match.job, adopted: match.adopted, specDrifted: false,
+                        actions: []))
+                continue
+            }
             if let intent = record.pendingCreate, match.job?.executionStatus.isTerminal ?? true,
                 date.timeIntervalSince(intent.startedAt) < createSettleSeconds
             {
@@ -42,7 +51,10 @@ extension JobSupervisor {
                         id: $0.id, executionStatus: $0.executionStatus, health: $0.health,
                         createdTimestamp: $0.createdTimestamp)
                 },
-                specDrifted: drifted, connectionTest: pendingConnectionTests[job.name])
+                specDrifted: drifted, connectionTest: pendingConnectionTests[job.name],
+                failureAttributed: match.job.map {
+                    incidents.attribute(ObservedJob($0), connection: job.connectionName) != .job
+                } ?? false)
             let actions = record.reconciler.observe(
                 observation, settings: config.supervisor, now: date, random: &random)
             decisions.append(

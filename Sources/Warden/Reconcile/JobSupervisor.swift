@@ -68,6 +68,19 @@ public actor JobSupervisor {
     /// An unchanged state file is still rewritten this often (seconds).
     static let unchangedRewriteInterval: Double = 60
     let metrics: WardenMetrics?
+    /// The project and broken connections (`Incidents`), and whom failures are charged to.
+    var incidents = Incidents()
+    /// Each listed job's status in the previous cycle, to count jobs that newly failed.
+    var lastStatuses: [String: ExecutionStatus] = [:]
+    /// A create was refused since the project was last checked (a paused project refuses or
+    /// fails new jobs).
+    var createRefused = false
+    /// The writes of the current cycle while they run (`STATUS=`: `healing 312/800 …`).
+    public internal(set) var healProgress: HealProgress?
+    /// Told after every completed write (watchdog progress) and, at most once a second, given
+    /// the current `STATUS=` line; set by the daemon.
+    var progressHandler: (@Sendable (_ status: String?) -> Void)?
+    var lastProgressStatus: ContinuousClock.Instant?
 
     public init(
         config: WardenConfig, client: PolarisClient, store: StateStore?, initialState: WardenState = WardenState(),
@@ -116,10 +129,17 @@ public actor JobSupervisor {
         }
         noteAPIReachable()
         await reconcileConnections(existing: connections)
-        let decisions = await decide(jobs: jobs)
+        let held = await checkIncidents(jobs: jobs)
+        let decisions = await decide(jobs: jobs, held: held)
         await commit(decisions)
         persist()
         return true
+    }
+
+    /// Called after every completed write, and with the `STATUS=` line at most once a second,
+    /// so a long heal keeps the watchdog fed and shows how far it got.
+    public func setProgressHandler(_ handler: @escaping @Sendable (_ status: String?) -> Void) {
+        progressHandler = handler
     }
 
     /// Lists, matches and decides without writing to Polaris or the state file (`plan`).
@@ -137,7 +157,7 @@ public actor JobSupervisor {
         }
         let connectionActions = ConnectionPlanner.plan(
             desired: config.connections, existing: connections, prune: config.supervisor.prune)
-        return (connectionActions, await decide(jobs: jobs))
+        return (connectionActions, await decide(jobs: jobs, held: []))
     }
 
     /// Swaps in a validated config. Jobs whose spec changed leave gave-up; records of jobs no
@@ -192,7 +212,8 @@ public actor JobSupervisor {
                 name: view.name, group: StatusLine.group(of: view.phase, executionStatus: view.executionStatus),
                 note: view.phase.statusNote(now: date))
         }
-        return StatusLine.render(jobs: states, api: apiState.summary)
+        let healing = healProgress.map { $0.summary(now: date) + "; " } ?? ""
+        return healing + incidentStatus() + StatusLine.render(jobs: states, api: apiState.summary)
     }
 
     // MARK: Steps

@@ -11,10 +11,17 @@ public struct JobObservation: Hashable, Sendable {
     public var specDrifted: Bool
     /// The result of a connection test the machine asked for with `.testConnection`, when one ran.
     public var connectionTest: ConnectionTestResult?
+    /// The job's failure is charged to an incident (the project, a broken connection), not to
+    /// the job: healing it consumes no crash-loop budget (`Incidents.attribute`).
+    public var failureAttributed: Bool
 
-    public init(job: ObservedJob?, specDrifted: Bool = false, connectionTest: ConnectionTestResult? = nil) {
+    public init(
+        job: ObservedJob?, specDrifted: Bool = false, connectionTest: ConnectionTestResult? = nil,
+        failureAttributed: Bool = false
+    ) {
         self.job = job
         self.specDrifted = specDrifted
         self.connectionTest = connectionTest
+        self.failureAttributed = failureAttributed
     }
 }

@@ -52,7 +52,8 @@ extension JobReconciler {
             probe = .awaiting
             write = .testConnection
             phase = .unhealthy
-        case .write(let action, let budgeted, let issuedPhase):
+        case .write(let action, let ownFailure, let issuedPhase):
+            let budgeted = ownFailure && !observation.failureAttributed
             if budgeted, !budget.hasRoom(settings.recreate) {
                 budget.giveUp(at: now)
                 probe = .idle

@@ -62,6 +62,38 @@ public struct StateStore: Sendable {
         return .corrupt(reason: reason, preservedAt: preserved)
     }
 
+    /// `progress` beside the state file: one line (`healing 312/800 (10/s, ~49 s left)`) while a
+    /// long heal runs, for `polaris-warden status`; nil removes it. Best effort, never fsynced:
+    /// it is a view, not state.
+    public var progressPath: String {
+        (path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : ".") + "/progress"
+    }
+
+    public func saveProgress(_ line: String?) {
+        guard let line else {
+            unlink(progressPath)
+            return
+        }
+        let temporary = progressPath + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        let bytes = Array((line + "\n").utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        if written == bytes.count { rename(temporary, progressPath) } else { unlink(temporary) }
+    }
+
+    /// The progress line, when a heal is running (the file is younger than `maximumAge` seconds).
+    public func loadProgress(maximumAge: Double = 300) -> String? {
+        var info = stat()
+        guard stat(progressPath, &info) == 0,
+            Date().timeIntervalSince1970 - Double(info.st_mtim.tv_sec) < maximumAge,
+            let bytes = try? readFile(progressPath)
+        else { return nil }
+        let line = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first.map(String.init)
+        return line?.isEmpty == false ? line : nil
+    }
+
     public func save(_ state: WardenState) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]

@@ -24,7 +24,7 @@ struct WardenHarness {
         jobs: [String] = ["wikipedia-kinesis"], settings: SupervisorSettings = .testDefaults,
         extraConnections: [DesiredConnection] = [], stateDirectory: String? = nil, emulator: PolarisEmulator? = nil,
         initialState: WardenState? = nil, metrics: WardenMetrics? = nil, maxRequestsPerSecond: Double = 1000,
-        requestTimeout: Duration = .seconds(15)
+        requestTimeout: Duration = .seconds(15), configure: (inout WardenConfig) -> Void = { _ in }
     ) async throws -> WardenHarness {
         let emulator = emulator ?? PolarisEmulator(configuration: EmulatorConfiguration(apiKey: apiKey))
         if emulator.port == nil { _ = try await emulator.start() }
@@ -36,6 +36,7 @@ struct WardenHarness {
         var config = WardenConfig.test(
             url: emulator.baseURL, projectID: emulator.projectID, jobs: jobs, settings: settings)
         config.connections += extraConnections
+        configure(&config)
         let clock = ManualClock()
         let recorder = LogRecorder()
         let sends = SendLog()
