@@ -11,8 +11,15 @@ public struct EmulatorConfiguration: Sendable {
     /// How long a job stays `pending` after it is created or resumed before it is `running`.
     /// Applied lazily on the next read, so no background timer touches state.
     public var startDelay: Duration
-    /// `warn` (the docs and the list filter) or `warning` (the SDK's discriminator).
-    public var healthSpelling: HealthSpelling
+    /// How the emulator reads each behaviour the API reference can only guess at
+    /// (`LiveBehaviour`); `.standard` by default.
+    public var behaviour: LiveBehaviour
+    /// `warn` (the docs and the list filter) or `warning` (the SDK's discriminator); the same
+    /// as `behaviour.healthSpelling`.
+    public var healthSpelling: HealthSpelling {
+        get { behaviour.healthSpelling }
+        set { behaviour.healthSpelling = newValue }
+    }
     /// Address to bind; loopback by default so a dev key never leaves the machine.
     public var host: String
     /// 0 asks the kernel for a free port; `start()` returns the bound one.
@@ -32,11 +39,13 @@ public struct EmulatorConfiguration: Sendable {
     /// A development key; it guards nothing of value and is only used when none is configured.
     public static let defaultAPIKey = "pok_emulator_dev_key"
 
+    /// `healthSpelling`, when given, overrides `behaviour.healthSpelling`.
     public init(
         projectID: String = EmulatorConfiguration.defaultProjectID,
         apiKey: String = EmulatorConfiguration.defaultAPIKey,
         startDelay: Duration = .zero,
-        healthSpelling: HealthSpelling = .warn,
+        healthSpelling: HealthSpelling? = nil,
+        behaviour: LiveBehaviour = .standard,
         host: String = "127.0.0.1",
         port: Int = 0,
         oauthClients: [String: String] = [:],
@@ -48,7 +57,8 @@ public struct EmulatorConfiguration: Sendable {
         self.projectID = projectID
         self.apiKey = apiKey
         self.startDelay = startDelay
-        self.healthSpelling = healthSpelling
+        self.behaviour = behaviour
+        if let healthSpelling { self.behaviour.healthSpelling = healthSpelling }
         self.host = host
         self.port = port
         self.oauthClients = oauthClients

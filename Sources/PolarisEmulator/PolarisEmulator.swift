@@ -125,6 +125,12 @@ public final class PolarisEmulator: Sendable {
     /// Moves the emulator clock forward: start delays elapse, tokens expire.
     public func advance(by duration: Duration) async { await store.advanceClock(by: duration) }
 
+    /// Switches the readings of the [INFERRED] live behaviours (`LiveBehaviour`).
+    public func setBehaviour(_ behaviour: LiveBehaviour) async { await store.setBehaviour(behaviour) }
+
+    /// The current readings of the [INFERRED] live behaviours.
+    public func behaviour() async -> LiveBehaviour { await store.behaviour }
+
     // MARK: Jobs
 
     /// Fails a job (terminal), with health `error` and this code.
@@ -150,6 +156,16 @@ public final class PolarisEmulator: Sendable {
     /// Resumes a job as another user would.
     public func resumeJob(id: String) async throws {
         try await store.setDesiredStatus(jobID: id, .running, by: EmulatorStore.otherUser)
+    }
+
+    /// Puts a running streaming job in `idle`, as a quiet Kinesis stream does.
+    public func idleJob(id: String) async throws {
+        try await store.setIdle(jobID: id, true)
+    }
+
+    /// Takes an idle streaming job back to `running` (data arrives again).
+    public func activateJob(id: String) async throws {
+        try await store.setIdle(jobID: id, false)
     }
 
     /// Holds a job in `.pending` or `.unknown` until `releaseJob(id:)`.

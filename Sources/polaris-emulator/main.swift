@@ -46,15 +46,57 @@ struct PolarisEmulatorCommand: AsyncParsableCommand {
     @Option(help: "Streaming jobs to create at start (running, one table each).")
     var seedJobs = 0
 
-    @Option(help: "Spelling of a warning health status: warn or warning.")
+    // The readings of the live behaviours the API reference marks [INFERRED] (`LiveBehaviour`).
+
+    @Option(help: "[INFERRED] Spelling of a warning health status: warn or warning (api-reference §4.6).")
     var healthSpelling: String = HealthSpelling.warn.rawValue
+
+    @Option(help: "[INFERRED] Status of the refusal when another streaming job holds the table: 400 or 409 (§4.7).")
+    var tableHeldStatus: Int = LiveBehaviour.standard.tableHeldStatus
+
+    @Option(help: "[INFERRED] Message of that refusal (default: the emulator's own wording).")
+    var tableHeldMessage: String?
+
+    @Option(
+        help:
+            "[INFERRED] What a job replaced by replaceRunning becomes: canceled, failed or running-until-stopped (§4.7)."
+    )
+    var replacedJob: String = LiveBehaviour.ReplacedJob.canceled.rawValue
+
+    @Option(help: "[INFERRED] What resuming a suspended job answers: pending or running (§4.9).")
+    var resumeAnswer: String = LiveBehaviour.ResumeAnswer.pending.rawValue
+
+    @Option(help: "[INFERRED] Whether faults armed with a Retry-After send it: sent or omitted (§2.4).")
+    var retryAfter: String = LiveBehaviour.RetryAfterHeader.sent.rawValue
 
     func validate() throws {
         guard startDelay >= 0 else { throw ValidationError("--start-delay must be >= 0") }
         guard seedJobs >= 0 else { throw ValidationError("--seed-jobs must be >= 0") }
-        guard HealthSpelling(rawValue: healthSpelling) != nil else {
-            throw ValidationError("--health-spelling must be warn or warning")
+        _ = try behaviour()
+    }
+
+    /// The flags as a `LiveBehaviour`, parsed by the same rules as `PUT /_emulator/settings`.
+    func behaviour() throws -> LiveBehaviour {
+        var settings = [
+            "healthSpelling": healthSpelling, "tableHeldStatus": String(tableHeldStatus), "replacedJob": replacedJob,
+            "resumeAnswer": resumeAnswer, "retryAfter": retryAfter,
+        ]
+        if let tableHeldMessage { settings["tableHeldMessage"] = tableHeldMessage }
+        do {
+            return try LiveBehaviour.standard.applying(text: settings)
+        } catch {
+            let flag = error.body["target"]?.stringValue.map(Self.flagName) ?? "a behaviour flag"
+            throw ValidationError("\(flag): \(error.message)")
         }
+    }
+
+    /// `tableHeldStatus` → `--table-held-status`.
+    static func flagName(_ key: String) -> String {
+        "--"
+            + key.reduce(into: "") { name, character in
+                if character.isUppercase { name += "-" }
+                name += character.lowercased()
+            }
     }
 
     func run() async throws {
@@ -66,10 +108,11 @@ struct PolarisEmulatorCommand: AsyncParsableCommand {
         let emulator = PolarisEmulator(
             configuration: EmulatorConfiguration(
                 projectID: projectID, apiKey: apiKey, startDelay: .milliseconds(Int64(startDelay * 1000)),
-                healthSpelling: HealthSpelling(rawValue: healthSpelling) ?? .warn, host: host, port: port))
+                behaviour: try behaviour(), host: host, port: port))
         if seedJobs > 0 { try await emulator.seed(connection: "seed-connection", jobs: seedJobs) }
         let projectID = projectID
         let seedJobs = seedJobs
+        let behaviourText = try behaviour().differencesFromStandard
         try await emulator.run { boundPort in
             let base = "http://\(host.contains(":") ? "[\(host)]" : host):\(boundPort)"
             print("polaris-emulator listening on \(base)")
@@ -77,7 +120,8 @@ struct PolarisEmulatorCommand: AsyncParsableCommand {
             print("project URL: \(base)/v1/projects/\(projectID)")
             print("API key: \(keySource)")
             if seedJobs > 0 { print("seeded \(seedJobs) streaming jobs on connection seed-connection") }
-            print("admin API: \(base)/_emulator/ (state, requests, counters, faults)")
+            print("admin API: \(base)/_emulator/ (state, requests, counters, faults, settings)")
+            if !behaviourText.isEmpty { print("live behaviour (non-default readings): \(behaviourText)") }
             fflush(nil)  // the banner must reach a pipe (systemd, a test harness) at once
         }
         print("polaris-emulator stopped")

@@ -49,6 +49,26 @@ import Testing
         #expect(list?.values.first?.otherFields == [:])
     }
 
+    /// A summary as the live service sends it for a job that has not started yet (the common
+    /// members of the docs' sample response, api-reference §0.1): `startedTimestamp` and
+    /// `completedTimestamp` `null`, `target.intervals: []`. Both decoders read it alike.
+    @Test func liveSummaryWithNullTimestamps() throws {
+        let user = #"{"username":"api-key-pok_vipgj...bjjvyo","userId":"a52cacf6-3ddc-48e5-8675-xxxxxxxxxxxx"}"#
+        let summary =
+            #"{"createdBy":\#(user),"createdTimestamp":"2023-09-12T23:17:39.142369067Z","desiredExecutionStatus":"running","executionStatus":"pending","health":{"status":"ok"},"id":"018a8baf-a6c6-721f-b35a-284ffc8dce90","lastModifiedBy":\#(user),"lastUpdatedTimestamp":"2023-09-12T23:17:39.142369067Z","source":{"connectionName":"stream-wiki","type":"connection"},"target":{"tableName":"wikipedia-kinesis","type":"table","intervals":[]},"type":"streaming","completedTimestamp":null,"startedTimestamp":null}"#
+        try Self.expectSame(Self.page(summary, summary))
+        let job = try #require(JobListDecoder.decode(Array(Self.page(summary).utf8))?.values.first)
+        #expect(job.startedTimestamp == nil && job.completedTimestamp == nil)
+        #expect(job.createdTimestamp?.nanoseconds == 142_369_067)
+        #expect(job.executionStatus == .pending && job.desiredExecutionStatus == .running)
+        #expect(job.targetTable == "wikipedia-kinesis" && job.connectionName == "stream-wiki")
+        // A started job's timestamp still reads after a null one on the same page.
+        let started = summary.replacingOccurrences(
+            of: #""startedTimestamp":null"#, with: #""startedTimestamp":"2023-09-12T23:17:45Z""#)
+        let page = try #require(JobListDecoder.decode(Array(Self.page(summary, started).utf8)))
+        #expect(page.values.map { $0.startedTimestamp?.text } == [nil, "2023-09-12T23:17:45Z"])
+    }
+
     @Test func documentedUnknownStatusBody() throws {
         try Self.expectSame(
             #"{"values":[{"id":"a","type":"streaming","executionStatus":"hibernating","health":{"status":"ok"}}],"moreResultsAvailable":false}"#

@@ -16,6 +16,8 @@ import Foundation
 /// - `POST /_emulator/jobs/{jobId}/health` `{"status": "ok"|"warn"|"warning"|"error", "code"?, "message"?}`.
 /// - `POST /_emulator/jobs/{jobId}/hold` `{"status": "pending"|"unknown"}`; `POST …/release` ends it.
 /// - `POST /_emulator/jobs/{jobId}/cancel`, `…/suspend`, `…/resume`: as another user would.
+/// - `POST /_emulator/jobs/{jobId}/idle` → a running streaming job shows `idle` (a quiet stream);
+///   `POST …/active` → back to `running`. Both answer `{"executionStatus": …}`.
 /// - `PUT /_emulator/jobs/{jobId}/metrics` `IngestionJobTotals` JSON → what `/metrics` reports.
 /// - `POST /_emulator/jobs/{jobId}/logs` `JobLogEntry` JSON → appended to `/logs`.
 ///
@@ -32,12 +34,17 @@ import Foundation
 /// - `GET /_emulator/requests` → `{"values": [{method, path, query, status, route, timestamp}]}` (no headers).
 /// - `DELETE /_emulator/requests` → clears the log and the counters.
 /// - `GET /_emulator/counters` → `{"total", "byRoute": {"GET /jobs": n}, "byStatus": {"200": n}}`.
-/// - `GET /_emulator/state` → connections, tables, jobs (full, plus `_emulator.held`/`resetCount`).
+/// - `GET /_emulator/state` → settings (`startDelayMilliseconds`, `healthSpelling`, `behaviour`),
+///   connections, tables, jobs (full, plus `_emulator.held`/`resetCount`/`stopsAt`).
 ///
 /// Set-up and time:
 /// - `POST /_emulator/seed` `{"connection": "seed", "jobs": 10000, "tablePrefix"?}` → `{"created": n}`.
 /// - `POST /_emulator/clock/advance` `{"milliseconds": n}` → moves the emulator clock forward.
-/// - `PUT /_emulator/settings` `{"startDelayMilliseconds"?, "healthSpelling"?: "warn"|"warning"}`.
+/// - `PUT /_emulator/settings` `{"startDelayMilliseconds"?: n}` plus any `LiveBehaviour` key, each
+///   optional, the rest kept: `"tableHeldStatus"?: 400|409`, `"tableHeldMessage"?: "…"|null`,
+///   `"replacedJob"?: "canceled"|"failed"|"running-until-stopped"`, `"healthSpelling"?:
+///   "warn"|"warning"`, `"resumeAnswer"?: "pending"|"running"`, `"retryAfter"?: "sent"|"omitted"`
+///   (each an [INFERRED] live behaviour; see `LiveBehaviour`). Nothing changes unless all are valid.
 ///
 /// OAuth (a stand-in for Imply's Keycloak token endpoint; faulted, logged and counted):
 /// - `POST /_emulator/oauth/token`, form `grant_type=client_credentials&client_id=…&client_secret=…`
@@ -82,6 +89,14 @@ struct AdminRoutes {
         router.post("\(job)/release") { _, context -> Response in
             try await store.releaseJob(id: try context.parameters.require("jobId"))
             return Self.ok()
+        }
+        for (verb, idle) in [("idle", true), ("active", false)] {
+            router.post("\(job)/\(verb)") { _, context -> Response in
+                let id = try context.parameters.require("jobId")
+                try await store.setIdle(jobID: id, idle)
+                let status = try await store.jobJSON(id)["executionStatus"] ?? .null
+                return Self.ok(.object(["executionStatus": status]))
+            }
         }
         let changes: [(String, DesiredExecutionStatus)] = [
             ("cancel", .canceled), ("suspend", .suspended), ("resume", .running),
@@ -162,19 +177,16 @@ struct AdminRoutes {
         }
         router.put("/_emulator/settings") { request, _ -> Response in
             let body = try await RequestBodyReader.adminJSON(request)
-            if let delay = body["startDelayMilliseconds"] {
-                guard let milliseconds = delay.intValue, milliseconds >= 0 else {
-                    throw EmulatorError.invalid("startDelayMilliseconds must be a non-negative integer.")
+            var delay: Duration?
+            if let value = body["startDelayMilliseconds"] {
+                guard let milliseconds = value.intValue, milliseconds >= 0 else {
+                    throw EmulatorError.invalid(
+                        "startDelayMilliseconds must be a non-negative integer.", target: "startDelayMilliseconds")
                 }
-                await store.setStartDelay(.milliseconds(milliseconds))
+                delay = .milliseconds(milliseconds)
             }
-            if let spelling = body["healthSpelling"] {
-                guard let value = spelling.stringValue.flatMap(HealthSpelling.init(rawValue:)) else {
-                    throw EmulatorError.invalid("healthSpelling must be warn or warning.")
-                }
-                await store.setHealthSpelling(value)
-            }
-            return Self.ok()
+            let behaviour = try await store.applySettings(body, startDelay: delay)
+            return Self.ok(.object(["behaviour": behaviour.json]))
         }
     }
 

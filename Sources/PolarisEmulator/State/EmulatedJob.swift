@@ -2,18 +2,23 @@ import PolarisAPI
 
 /// A job as the emulator keeps it: the submitted spec plus lifecycle state.
 ///
-/// The wire fields that never change (`target`, the echoed streaming fields, the summary
-/// `source`) are computed once at creation so a list page renders without re-deriving them
-/// from the spec.
+/// Responses have the members and shapes of the live service's (the docs' sample response,
+/// api-reference §0.1): a streaming job's `spec` is the request plus what the service fills in
+/// (`LiveEcho.streamingSpec`), its streaming members are repeated at the top level, `target`
+/// carries `intervals: []`, and `startedTimestamp`/`completedTimestamp` are `null` until set.
+/// The wire fields that never change (`target`, the echoed spec and streaming fields, the
+/// summary `source`) are computed once at creation so a list page renders without re-deriving
+/// them from the spec.
 struct EmulatedJob: Sendable {
     let id: String
     let type: String
-    /// The request body as sent, unknown fields included.
-    let spec: JobSpec
-    /// Streaming fields repeated at the top level of a `JobResponse`, Polaris defaults filled in.
+    /// `spec` as echoed, without `desiredExecutionStatus` (the job's current one is added when
+    /// rendered). Streaming: `LiveEcho.streamingSpec(request)`; other types: the request.
+    let echoedSpec: [String: JSONValue]
+    /// Streaming fields repeated at the top level of a `JobResponse` (`LiveEcho.topLevel`).
     let echoedFields: [String: JSONValue]
     let target: JSONValue?
-    /// `source` as in the full response (the request's source object).
+    /// `source` as in the full response (the echoed spec's source object).
     let source: JSONValue?
     /// `source` as in a list summary: `{"type":"connection","connectionName":...}`.
     let summarySource: JSONValue?
@@ -35,6 +40,9 @@ struct EmulatedJob: Sendable {
     /// Clock reading (ns) when the current timed phase began: `pending` waiting for the start
     /// delay, or a non-streaming job `running` towards `completed`.
     var phaseStartedAt: Int64
+    /// Clock reading (ns) at which a job replaced under `LiveBehaviour.ReplacedJob
+    /// .runningUntilStopped` becomes `canceled`; nil otherwise.
+    var stopsAt: Int64?
     /// A fault holds the job in its current (`pending`/`unknown`) status until released.
     var held = false
     var resetCount = 0
@@ -43,27 +51,9 @@ struct EmulatedJob: Sendable {
 
     var isStreaming: Bool { type == "streaming" }
 
-    /// The fields of `CreateStreamingJobRequest` echoed at the top level (api-reference §4.4).
-    static let echoedStreamingKeys: Set<String> = [
-        "source", "mappings", "dimensionExclusions", "useSchemaDiscovery", "filterExpression",
-        "lateMessageRejectionPeriod", "earlyMessageRejectionPeriod", "readFromPoint", "maxParseExceptions",
-        "clusteringColumns", "partitionedBy", "enableUpserts", "upsertKeyColumns", "upsertVersionColumn",
-    ]
-
-    /// What Polaris fills in when the request leaves them out (the SDK sends the same defaults).
-    static let streamingDefaults: [String: JSONValue] = [
-        "readFromPoint": .string("latest"),
-        "maxParseExceptions": .int(2_147_483_647),
-        "lateMessageRejectionPeriod": .string("P30D"),
-        "earlyMessageRejectionPeriod": .string("P2000D"),
-    ]
-
     init(id: String, spec: JobSpec, createdBy: PolarisUser, created: PolarisTimestamp, clock: Int64) {
         self.id = id
         self.type = spec.type ?? "streaming"
-        self.spec = spec
-        self.target = spec.fields["target"]
-        self.source = spec.fields["source"]
         self.tableName = spec.targetTable
         self.connectionName = spec.connectionName
         self.createdBy = createdBy
@@ -71,36 +61,44 @@ struct EmulatedJob: Sendable {
         self.created = created
         self.lastUpdated = created
         self.phaseStartedAt = clock
-        let echoed: [String: JSONValue]
         let summarySource: JSONValue?
         if type == "streaming" {
-            var fields = Self.streamingDefaults
-            for (key, value) in spec.fields where Self.echoedStreamingKeys.contains(key) { fields[key] = value }
-            echoed = fields
+            echoedSpec = LiveEcho.streamingSpec(spec.fields)
+            echoedFields = LiveEcho.topLevel(echoedSpec)
             summarySource = .object([
                 "type": .string("connection"), "connectionName": connectionName.map(JSONValue.string) ?? .null,
             ])
         } else {
-            echoed = [:]
+            echoedSpec = spec.fields
+            echoedFields = [:]
             summarySource = spec.fields["source"].map { source in
                 var summary: [String: JSONValue] = [:]
                 for key in ["type", "connectionName", "tableName"] { summary[key] = source[key] }
                 return .object(summary)
             }
         }
-        self.echoedFields = echoed
+        self.target = echoedSpec["target"]
+        self.source = echoedSpec["source"]
         self.summarySource = summarySource
         var fixed: [String: JSONValue] = [
             "createdBy": Self.json(createdBy), "createdTimestamp": .string(created.text), "id": .string(id),
             "type": .string(type),
         ]
-        if let target = spec.fields["target"] { fixed["target"] = target }
+        if let target { fixed["target"] = target }
         if let summarySource { fixed["source"] = summarySource }
         var bytes: [UInt8] = []
         JSONWriter.write(.object(fixed), into: &bytes)
         bytes.removeFirst()  // "{"
         bytes[bytes.count - 1] = UInt8(ascii: ",")  // "}" → ","
         summaryStaticBytes = bytes
+    }
+
+    /// The `spec` member as the live service sends it.
+    var specJSON: [String: JSONValue] {
+        guard isStreaming else { return echoedSpec }
+        var spec = echoedSpec
+        spec["desiredExecutionStatus"] = .string(desired.rawValue)
+        return spec
     }
 
     /// Writes the `JobSummaryResponse` object; same content as `json(full: false, …)`.
@@ -129,16 +127,19 @@ struct EmulatedJob: Sendable {
         bytes.append(UInt8(ascii: ","))
         key("lastUpdatedTimestamp")
         JSONWriter.writeString(lastUpdated.text, into: &bytes)
-        if let started {
+        // `null` until set, as in a full response (the sample response; `JobSummaryResponse`
+        // has the same two members).
+        func timestamp(_ name: String, _ value: PolarisTimestamp?) {
             bytes.append(UInt8(ascii: ","))
-            key("startedTimestamp")
-            JSONWriter.writeString(started.text, into: &bytes)
+            key(name)
+            if let value {
+                JSONWriter.writeString(value.text, into: &bytes)
+            } else {
+                bytes.append(contentsOf: "null".utf8)
+            }
         }
-        if let completed {
-            bytes.append(UInt8(ascii: ","))
-            key("completedTimestamp")
-            JSONWriter.writeString(completed.text, into: &bytes)
-        }
+        timestamp("startedTimestamp", started)
+        timestamp("completedTimestamp", completed)
         bytes.append(UInt8(ascii: "}"))
     }
 
@@ -154,11 +155,11 @@ struct EmulatedJob: Sendable {
         fields["lastModifiedBy"] = Self.json(lastModifiedBy)
         fields["createdTimestamp"] = .string(created.text)
         fields["lastUpdatedTimestamp"] = .string(lastUpdated.text)
-        if let started { fields["startedTimestamp"] = .string(started.text) }
-        if let completed { fields["completedTimestamp"] = .string(completed.text) }
+        fields["startedTimestamp"] = started.map { .string($0.text) } ?? .null
+        fields["completedTimestamp"] = completed.map { .string($0.text) } ?? .null
         if let target { fields["target"] = target }
         if full {
-            fields["spec"] = spec.json
+            fields["spec"] = .object(specJSON)
             if let source { fields["source"] = source }
         } else if let summarySource {
             fields["source"] = summarySource
@@ -173,7 +174,8 @@ struct EmulatedJob: Sendable {
         return Job(
             id: id, type: type, executionStatus: executionStatus, desiredExecutionStatus: desired, health: health,
             createdBy: createdBy, lastModifiedBy: lastModifiedBy, createdTimestamp: created,
-            lastUpdatedTimestamp: lastUpdated, startedTimestamp: started, completedTimestamp: completed, spec: spec,
+            lastUpdatedTimestamp: lastUpdated, startedTimestamp: started, completedTimestamp: completed,
+            spec: JobSpec(fields: specJSON),
             target: target, source: source, otherFields: others)
     }
 

@@ -9,16 +9,44 @@ extension EmulatorStore {
         guard !job.executionStatus.isTerminal else {
             throw .invalid("Job [\(id)] is already \(job.executionStatus.rawValue).")
         }
-        let stamp = nextTimestamp()
-        let text = message ?? "The job failed (\(code))."
-        let entry = JobLogEntry(timestamp: stamp, healthStatus: "error", code: code, message: text)
-        job.executionStatus = .failed
-        job.held = false
-        job.health = JobHealth(status: .error, code: code, message: text, log: entry)
-        job.lastUpdated = stamp
-        job.logs.append(entry)
+        fail(&job, code: code, message: message ?? "The job failed (\(code)).")
         jobs[id] = job
         release(tableOf: job)
+    }
+
+    /// Fails in place (the caller releases the table).
+    func fail(_ job: inout EmulatedJob, code: String, message: String) {
+        let stamp = nextTimestamp()
+        let entry = JobLogEntry(timestamp: stamp, healthStatus: "error", code: code, message: message)
+        job.executionStatus = .failed
+        job.held = false
+        job.stopsAt = nil
+        job.health = JobHealth(status: .error, code: code, message: message, log: entry)
+        job.lastUpdated = stamp
+        job.logs.append(entry)
+    }
+
+    /// Puts a running streaming job in `idle` (a quiet stream: "a streaming ingestion job has
+    /// no data to ingest", api-reference §4.5), or an idle one back to `running`. Asking for
+    /// the state a job is already in changes nothing; any other status is a 400.
+    public func setIdle(jobID id: String, _ idle: Bool) throws(EmulatorError) {
+        var job = try existingJob(id)
+        guard job.isStreaming else { throw .invalid("Only streaming jobs go idle.") }
+        let (from, to): (ExecutionStatus, ExecutionStatus) = idle ? (.running, .idle) : (.idle, .running)
+        if job.executionStatus == to { return }
+        guard job.executionStatus == from else {
+            throw .invalid(
+                "Job [\(id)] is \(job.executionStatus.rawValue); only a \(from.rawValue) job can become "
+                    + "\(to.rawValue).")
+        }
+        let stamp = nextTimestamp()
+        job.executionStatus = to
+        job.lastUpdated = stamp
+        job.logs.append(
+            JobLogEntry(
+                timestamp: stamp, healthStatus: "ok", code: to.rawValue,
+                message: idle ? "No new data in the stream; the job is idle." : "New data; the job is running."))
+        jobs[id] = job
     }
 
     /// Sets a job's health without touching its execution status. Warn and error health get a
@@ -50,7 +78,7 @@ extension EmulatorStore {
         job.executionStatus = status
         job.held = true
         job.lastUpdated = nextTimestamp()
-        timedJobIDs.remove(id)
+        if job.stopsAt == nil { timedJobIDs.remove(id) }
         jobs[id] = job
     }
 
@@ -138,13 +166,16 @@ extension EmulatorStore {
         advanceAll()
         let jobValues = jobs.values.sorted { $0.created < $1.created }.map { job -> JSONValue in
             guard case .object(var fields) = job.json(full: true, healthSpelling: healthSpelling) else { return .null }
-            fields["_emulator"] = .object(["held": .bool(job.held), "resetCount": .int(Int64(job.resetCount))])
+            var extra: [String: JSONValue] = ["held": .bool(job.held), "resetCount": .int(Int64(job.resetCount))]
+            if let stopsAt = job.stopsAt { extra["stopsAt"] = .string(Self.timestamp(nanos: stopsAt).text) }
+            fields["_emulator"] = .object(extra)
             return .object(fields)
         }
         return .object([
             "projectId": .string(projectID),
             "startDelayMilliseconds": .int(Self.nanos(startDelay) / 1_000_000),
             "healthSpelling": .string(healthSpelling.rawValue),
+            "behaviour": behaviour.json,
             "connections": .array(connectionList().map { .object($0.json) }),
             "connectionTestFailures": .object(connectionTestFailures.mapValues(\.body)),
             "tables": .array(

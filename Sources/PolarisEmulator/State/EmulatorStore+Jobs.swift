@@ -24,10 +24,24 @@ extension EmulatorStore {
         for id in timedJobIDs { advance(id) }
     }
 
+    /// A replaced job still stopping (`stopsAt`) becomes `canceled` when it is due;
     /// `pending` → `running` once the start delay has passed; a non-streaming job then goes
     /// `running` → `completed` after the same delay. Returns whether a timed transition is
     /// still ahead. Transition timestamps are when it became due, not when it was noticed.
     private func step(_ job: inout EmulatedJob, now: Int64) -> Bool {
+        if let stopsAt = job.stopsAt {
+            guard now >= stopsAt else { return true }
+            let stamp = Self.timestamp(nanos: stopsAt)
+            let reason = "Stopped after being replaced (replaceRunning)."
+            job.stopsAt = nil
+            job.executionStatus = .canceled
+            job.health = JobHealth(
+                status: .error, code: "canceled", message: reason,
+                log: JobLogEntry(timestamp: stamp, healthStatus: "error", code: "canceled", message: reason))
+            job.lastUpdated = max(job.lastUpdated, stamp)
+            job.logs.append(JobLogEntry(timestamp: stamp, healthStatus: "error", code: "canceled", message: reason))
+            return false
+        }
         if job.held { return false }
         let delay = Self.nanos(startDelay)
         if job.executionStatus == .pending, job.desired == .running {
@@ -60,8 +74,14 @@ extension EmulatorStore {
     ///
     /// Rules: a known `type`; `target` `{"type":"table","tableName":...}`; the table must exist
     /// unless `createTableIfNotExists`; streaming jobs need `source.type == "connection"` naming an
-    /// existing connection and no `target.intervals`; one non-terminal streaming job per table,
-    /// unless `replaceRunning`, which cancels the holder. `desiredExecutionStatus` is ignored.
+    /// existing connection and no non-empty `target.intervals`; `readFromPoint`,
+    /// `source.formatSettings.format` and `source.inputSchema[].dataType` must be values of the
+    /// OpenAPI enums (`LiveEcho.validate`); one non-terminal streaming job per table, unless
+    /// `replaceRunning`, which replaces the holder (`LiveBehaviour.replacedJob`).
+    /// `desiredExecutionStatus` is ignored (api-reference §4.5), so a spec copied back from a
+    /// live response (`intervals: []`, `flattenSpec: {}`, `isAggregation: null`,
+    /// `desiredExecutionStatus`, `replaceRunning: false`, `dimensionExclusions: []`,
+    /// `filterExpression: null`) is accepted as it is.
     public func createJob(_ body: JSONValue, by user: PolarisUser = apiKeyUser) throws(EmulatorError) -> String {
         guard let fields = body.objectValue else { throw .invalid("The request body must be a JSON object.") }
         guard let type = fields["type"]?.stringValue else { throw .invalid("type is required.", target: "type") }
@@ -74,6 +94,9 @@ extension EmulatorStore {
         else {
             throw .invalid("target must be {\"type\":\"table\",\"tableName\":<1 to 255 characters>}.", target: "target")
         }
+        if let intervals = LiveEcho.present(target["intervals"]), intervals.arrayValue == nil {
+            throw .invalid("target.intervals must be an array.", target: "target.intervals")
+        }
         if type == "streaming" {
             guard let source = fields["source"]?.objectValue, source["type"]?.stringValue == "connection" else {
                 throw .invalid("A streaming job needs a source of type [connection].", target: "source")
@@ -84,45 +107,77 @@ extension EmulatorStore {
             guard connections[connectionName] != nil else {
                 throw .invalid("Connection [\(connectionName)] does not exist.", target: "source.connectionName")
             }
-            guard target["intervals"] == nil else {
+            // The live echo carries `intervals: []`, so a spec pasted back from a GET has it.
+            guard target["intervals"]?.arrayValue?.isEmpty ?? true else {
                 throw .invalid("target.intervals must not be set for a streaming job.", target: "target.intervals")
             }
         }
-        if let flag = fields["createTableIfNotExists"], flag.boolValue == nil {
-            throw .invalid("createTableIfNotExists must be a boolean.", target: "createTableIfNotExists")
-        }
-        if let flag = fields["replaceRunning"], flag.boolValue == nil {
-            throw .invalid("replaceRunning must be a boolean.", target: "replaceRunning")
+        try LiveEcho.validate(fields)
+        for flag in ["createTableIfNotExists", "replaceRunning"] {
+            if let value = LiveEcho.present(fields[flag]), value.boolValue == nil {
+                throw .invalid("\(flag) must be a boolean.", target: flag)
+            }
         }
         guard tables[table] != nil || spec.createTableIfNotExists else {
             throw .invalid(
                 "Table [\(table)] does not exist. Create it first or set createTableIfNotExists to true.",
                 target: "target.tableName")
         }
-        if type == "streaming", let holder = streamingHolders[table] {
-            guard spec.replaceRunning else {
-                throw EmulatorError(
-                    status: .badRequest, code: "InvalidArgument",
-                    message: "Table [\(table)] already has a streaming ingestion job [\(holder)]. "
-                        + "A table can only be targeted by one streaming job at a time; "
-                        + "set replaceRunning to true to replace it.",
-                    target: "target.tableName",
-                    innererror: [
-                        "code": .string("StreamingJobExists"),
-                        "message": .string("streaming job \(holder) holds table \(table)"),
-                        "jobId": .string(holder),
-                    ])
-            }
+        if type == "streaming", let holder = streamingHolders[table], !spec.replaceRunning {
+            throw tableHeldError(table: table, holder: holder)
         }
         if tables[table] == nil { tables[table] = Table(id: Self.newID(), name: table, created: nextTimestamp()) }
         let id = Self.newID()
         if type == "streaming", let holder = streamingHolders[table], var old = jobs[holder] {
-            cancel(&old, by: user, reason: "Replaced by streaming job [\(id)] (replaceRunning).")
+            replace(&old, by: user, newJobID: id)
             jobs[holder] = old
         }
         insert(makeJob(id: id, spec: spec, user: user))
         advance(id)
         return id
+    }
+
+    /// The refusal of a second streaming job on a table: status and wording per
+    /// `LiveBehaviour.tableHeldStatus`/`tableHeldMessage` ([INFERRED] api-reference §4.7).
+    func tableHeldError(table: String, holder: String) -> EmulatorError {
+        let status = behaviour.tableHeldStatus
+        return EmulatorError(
+            status: EmulatorGateMiddleware.status(code: status),
+            code: status == 409 ? "AlreadyExists" : "InvalidArgument",
+            message: behaviour.tableHeldMessage
+                ?? "Table [\(table)] already has a streaming ingestion job [\(holder)]. "
+                + "A table can only be targeted by one streaming job at a time; "
+                + "set replaceRunning to true to replace it.",
+            target: "target.tableName",
+            innererror: [
+                "code": .string("StreamingJobExists"),
+                "message": .string("streaming job \(holder) holds table \(table)"),
+                "jobId": .string(holder),
+            ])
+    }
+
+    /// Ends the job a `replaceRunning` create replaces, per `LiveBehaviour.replacedJob`
+    /// ([INFERRED] api-reference §4.7). The table goes to the new job at once in every reading.
+    func replace(_ old: inout EmulatedJob, by user: PolarisUser, newJobID: String) {
+        let reason = "Replaced by streaming job [\(newJobID)] (replaceRunning)."
+        switch behaviour.replacedJob {
+        case .canceled:
+            cancel(&old, by: user, reason: reason)
+        case .failed:
+            fail(&old, code: "internal_error", message: reason)
+            old.lastModifiedBy = user
+            release(tableOf: old)
+        case .runningUntilStopped:
+            old.desired = .canceled
+            old.held = false
+            old.stopsAt = nowNanos() + Self.nanos(startDelay)
+            old.lastModifiedBy = user
+            old.lastUpdated = nextTimestamp()
+            old.logs.append(
+                JobLogEntry(timestamp: old.lastUpdated, healthStatus: "ok", code: "stopping", message: reason))
+            release(tableOf: old)
+            timedJobIDs.insert(old.id)
+        }
     }
 
     func makeJob(id: String, spec: JobSpec, user: PolarisUser) -> EmulatedJob {
@@ -264,18 +319,27 @@ extension EmulatorStore {
             if job.executionStatus != .suspended {
                 job.executionStatus = .suspended
                 job.held = false
-                timedJobIDs.remove(id)
+                if job.stopsAt == nil { timedJobIDs.remove(id) }
                 job.logs.append(
                     JobLogEntry(timestamp: stamp, healthStatus: "ok", code: "suspended", message: "Job suspended."))
             }
         case .running:
             job.desired = .running
             if job.executionStatus == .suspended {
-                job.executionStatus = .pending
-                job.phaseStartedAt = nowNanos()
-                timedJobIDs.insert(id)
                 job.logs.append(
                     JobLogEntry(timestamp: stamp, healthStatus: "ok", code: "resumed", message: "Job resumed."))
+                switch behaviour.resumeAnswer {
+                case .pending:
+                    job.executionStatus = .pending
+                    job.phaseStartedAt = nowNanos()
+                    timedJobIDs.insert(id)
+                case .running:
+                    // [INFERRED] api-reference §4.9: a resume may answer `running` at once.
+                    job.executionStatus = .running
+                    if job.started == nil { job.started = stamp }
+                    job.logs.append(
+                        JobLogEntry(timestamp: stamp, healthStatus: "ok", code: "running", message: "Job is running."))
+                }
             }
         }
         job.lastModifiedBy = user
@@ -292,6 +356,7 @@ extension EmulatorStore {
         job.executionStatus = .canceled
         job.desired = .canceled
         job.held = false
+        job.stopsAt = nil
         job.health = JobHealth(
             status: .error, code: "canceled", message: reason,
             log: JobLogEntry(timestamp: stamp, healthStatus: "error", code: "canceled", message: reason))

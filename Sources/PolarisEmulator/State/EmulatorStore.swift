@@ -30,7 +30,9 @@ public actor EmulatorStore {
 
     public nonisolated let projectID: String
     var startDelay: Duration
-    var healthSpelling: HealthSpelling
+    /// The current reading of each [INFERRED] live behaviour.
+    public private(set) var behaviour: LiveBehaviour
+    var healthSpelling: HealthSpelling { behaviour.healthSpelling }
     let tokenLifetime: Duration
     let oauthClients: [String: String]
     let acceptedBearerTokens: Set<String>
@@ -62,7 +64,7 @@ public actor EmulatorStore {
     public init(configuration: EmulatorConfiguration) {
         projectID = configuration.projectID
         startDelay = configuration.startDelay
-        healthSpelling = configuration.healthSpelling
+        behaviour = configuration.behaviour
         tokenLifetime = configuration.tokenLifetime
         oauthClients = configuration.oauthClients
         acceptedBearerTokens = configuration.acceptedBearerTokens
@@ -104,8 +106,24 @@ public actor EmulatorStore {
         startDelay = delay
     }
 
+    /// The same as changing `behaviour.healthSpelling`.
     public func setHealthSpelling(_ spelling: HealthSpelling) {
-        healthSpelling = spelling
+        behaviour.healthSpelling = spelling
+    }
+
+    /// Switches every [INFERRED] behaviour at once; applies to requests from now on (a job
+    /// already replaced or resumed keeps the path it took).
+    public func setBehaviour(_ behaviour: LiveBehaviour) {
+        self.behaviour = behaviour
+    }
+
+    /// `PUT /_emulator/settings`: the `LiveBehaviour` keys in `settings` and the start delay,
+    /// all or nothing. Returns the behaviour now in force.
+    func applySettings(_ settings: JSONValue, startDelay delay: Duration?) throws(EmulatorError) -> LiveBehaviour {
+        let updated = try behaviour.applying(settings)
+        if let delay { startDelay = delay }
+        behaviour = updated
+        return updated
     }
 
     // MARK: Faults
@@ -122,8 +140,14 @@ public actor EmulatorStore {
 
     public func clearFaults() { faults.removeAll() }
 
+    /// The faults that apply to a request. Under `LiveBehaviour.RetryAfterHeader.omitted` a
+    /// fault's `Retry-After` is dropped here, so no response carries one.
     func takeFaults(method: String, path: String, projectPath: String?) -> FaultBook.Decision {
-        faults.take(method: method, path: path, projectPath: projectPath)
+        var decision = faults.take(method: method, path: path, projectPath: projectPath)
+        if behaviour.retryAfter == .omitted, case .respond(let status, .some, let body) = decision.terminal {
+            decision.terminal = .respond(status: status, retryAfter: nil, body: body)
+        }
+        return decision
     }
 
     // MARK: Request log
