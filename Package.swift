@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(
             name: "WardenTests",
             dependencies: [
-                "Warden", "WardenDemo", "PolarisEmulator", "PolarisAPI", "TestSupport",
+                "Warden", "WardenDemo", "PolarisEmulator", "PolarisAPI", "Systemd", "TestSupport",
                 // MetricsTests scrapes /metrics over HTTP.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

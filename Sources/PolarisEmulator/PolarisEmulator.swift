@@ -208,4 +208,20 @@ public final class PolarisEmulator: Sendable {
     public func setConnectionTestFailure(name: String, _ failure: (code: String, message: String)?) async {
         await store.setConnectionTestFailure(name: name, code: failure?.code, message: failure?.message)
     }
+
+    // MARK: Incidents
+
+    /// Pauses the project: its jobs fail, and every new job fails until `resumeProject()`.
+    public func pauseProject() async { await store.setProjectState(.paused) }
+
+    /// The project runs again; failed jobs stay failed (they must be recreated).
+    public func resumeProject() async { await store.setProjectState(.running) }
+
+    /// Breaks a connection: its test fails with `message`, its jobs fail with
+    /// `could_not_connect_to_source`, and so does every new job on it until restored.
+    public func breakConnection(name: String, message: String) async {
+        await store.breakConnection(name: name, message: message)
+    }
+
+    public func restoreConnection(name: String) async { await store.restoreConnection(name: name) }
 }

@@ -91,7 +91,7 @@ import Testing
             now = next
             #expect(incidents.projectState(.pausing, now: now, poll: 5) == nil, "no second event")
         }
-        #expect(delays == [5, 10, 20, 40, 80, 160, 300, 300, 300])
+        #expect(delays == [5, 10, 10, 10, 10, 10, 10, 10, 10], "one poll, then every two polls")
         #expect(incidents.project?.detail == "pausing")
         #expect(incidents.projectState(.running, now: now, poll: 5) == false)
         #expect(!incidents.projectHeld)

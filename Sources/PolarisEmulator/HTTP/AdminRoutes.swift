@@ -37,6 +37,13 @@ import Foundation
 /// - `GET /_emulator/state` → settings (`startDelayMilliseconds`, `healthSpelling`, `behaviour`),
 ///   connections, tables, jobs (full, plus `_emulator.held`/`resetCount`/`stopsAt`).
 ///
+/// Incidents (api-reference §4 project pause; what a stopped job shows is [INFERRED]):
+/// - `POST /_emulator/project/pause` → project `paused`: every job that has not ended fails
+///   (`internal_error`), and every new job fails until `POST /_emulator/project/resume`.
+/// - `POST /_emulator/connections/{name}/break` `{"message"?}` → its test answers 400 with the
+///   message, its jobs fail with `could_not_connect_to_source`, so does every new job on it;
+///   `POST /_emulator/connections/{name}/restore` ends it.
+///
 /// Set-up and time:
 /// - `POST /_emulator/seed` `{"connection": "seed", "jobs": 10000, "tablePrefix"?}` → `{"created": n}`.
 /// - `POST /_emulator/clock/advance` `{"milliseconds": n}` → moves the emulator clock forward.
@@ -128,6 +135,25 @@ struct AdminRoutes {
         }
         router.delete("/_emulator/connections/{name}/test-failure") { _, context -> Response in
             await store.setConnectionTestFailure(name: try context.parameters.require("name"), code: nil, message: nil)
+            return Self.ok()
+        }
+        router.post("/_emulator/project/pause") { _, _ -> Response in
+            await store.setProjectState(.paused)
+            return Self.ok()
+        }
+        router.post("/_emulator/project/resume") { _, _ -> Response in
+            await store.setProjectState(.running)
+            return Self.ok()
+        }
+        router.post("/_emulator/connections/{name}/break") { request, context -> Response in
+            let body = try await RequestBodyReader.adminJSON(request)
+            await store.breakConnection(
+                name: try context.parameters.require("name"),
+                message: body["message"]?.stringValue ?? "Unable to connect to the source: access denied.")
+            return Self.ok()
+        }
+        router.post("/_emulator/connections/{name}/restore") { _, context -> Response in
+            await store.restoreConnection(name: try context.parameters.require("name"))
             return Self.ok()
         }
         router.post("/_emulator/seed") { request, _ -> Response in

@@ -10,6 +10,10 @@ struct PolarisRoutes {
     static let base = "/v1/projects/{projectId}"
 
     func register(on router: Router<EmulatorRequestContext>) {
+        let store = store
+        // The project itself (regional API, api-reference §1.1): its state tells a client
+        // whether jobs can run.
+        router.get(RouterPath(Self.base)) { _, _ -> Response in JSONResponse.make(.ok, await store.projectJSON()) }
         registerConnections(on: router)
         registerJobs(on: router)
     }

@@ -134,6 +134,7 @@ extension EmulatorStore {
         }
         insert(makeJob(id: id, spec: spec, user: user))
         advance(id)
+        failIfIncident(id)
         return id
     }
 

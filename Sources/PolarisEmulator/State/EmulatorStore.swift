@@ -44,6 +44,10 @@ public actor EmulatorStore {
     var connections: [String: Connection] = [:]
     var connectionOrder: [String] = []
     var connectionTestFailures: [String: EmulatorError] = [:]
+    /// `status.state` of the project (`pauseProject()`); only `running` lets jobs run.
+    var projectState = ProjectState.running
+    /// Connections broken by the admin API (name → the message their test and jobs carry).
+    var brokenConnections: [String: String] = [:]
     var tables: [String: Table] = [:]
     var jobs: [String: EmulatedJob] = [:] {
         didSet { jobsVersion &+= 1 }

@@ -1,10 +1,10 @@
+import PolarisAPI
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-
-import PolarisAPI
 
 /// The one-line `STATUS=` text: `12 jobs: 11 running, 1 recovering (orders: retry in 40s); API ok`.
 public enum StatusLine {
@@ -24,7 +24,8 @@ public enum StatusLine {
     }
 
     public static let groupOrder = [
-        "running", "idle", "starting", "recovering", "backing off", "unhealthy", "drifted", "stalled", "left", "gave up", "unknown",
+        "running", "idle", "starting", "recovering", "backing off", "unhealthy", "drifted", "stalled", "left",
+        "gave up", "unknown",
     ]
 
     /// The group a job is counted in: its phase's group, except that a healthy job Polaris

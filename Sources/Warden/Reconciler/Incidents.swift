@@ -31,8 +31,11 @@ public struct Incidents: Hashable, Sendable {
     /// ...and they are at least this share of the declared jobs.
     public static let massFailureShare = 0.25
 
-    /// Re-checks of a project or a connection back off from one poll interval, doubling, up to this.
+    /// Re-tests of a broken connection back off from one poll interval, doubling, up to this.
     public static let maximumRecheckSeconds = 300.0
+    /// A held project is asked again after one poll interval, then every this many: one cheap
+    /// GET, and the jobs are healed within a few polls of the project running again.
+    public static let projectRecheckPolls = 2.0
 
     public struct Hold: Hashable, Sendable {
         /// The project state or the connection test's message, as Polaris said it.
@@ -81,7 +84,7 @@ public struct Incidents: Hashable, Sendable {
         }
         if var hold = project {
             hold.detail = state.rawValue
-            hold.backoffSeconds = min(hold.backoffSeconds * 2, Self.maximumRecheckSeconds)
+            hold.backoffSeconds = min(hold.backoffSeconds * 2, poll * Self.projectRecheckPolls)
             hold.nextCheck = now.addingTimeInterval(hold.backoffSeconds)
             project = hold
             return nil
