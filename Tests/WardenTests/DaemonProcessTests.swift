@@ -4,6 +4,8 @@ import PolarisEmulator
 import TestSupport
 import Testing
 
+@testable import Warden
+
 /// The real `polaris-warden` binary as a process: exit codes, `plan`, and the systemd
 /// start/reload/stop contract read off a test NOTIFY_SOCKET.
 @Suite(.serialized) struct DaemonProcessTests {
@@ -97,6 +99,39 @@ import Testing
         #expect(await emulator.requestLog().allSatisfy { $0.method == "GET" })
         #expect(await emulator.allJobs().isEmpty)
         #expect(!result.output.contains(Self.apiKey))
+        await emulator.stop()
+    }
+
+    /// `plan` over a project where the seed was made by hand with the docs' request bodies:
+    /// "adopt, no change"; a job whose mapping differs is explained member by member. GETs only.
+    @Test func planAdoptsAHandMadeSeedAndExplainsRealDrift() async throws {
+        guard Self.requireBinary() else { return }
+        let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: Self.apiKey))
+        _ = try await emulator.start()
+        _ = try await emulator.store.createConnection(AdoptionScenarioTests.connectionRequest)
+        _ = try await emulator.store.createJob(WardenConfig.spec(table: "wikipedia-kinesis").json)
+        var drifted = WardenConfig.spec(table: "orders")
+        drifted.fields["mappings"] = [["columnName": "__time", "expression": "TIME_PARSE(\"ts\")"]]
+        _ = try await emulator.store.createJob(drifted.json)
+        await emulator.resetRequestLog()
+        let directory = try Self.temporaryDirectory()
+        let configFile = directory.appendingPathComponent("config.json")
+        try Self.config(emulator: emulator, tables: ["wikipedia-kinesis", "orders"]).write(
+            to: configFile, atomically: true, encoding: .utf8)
+        let arguments = ["plan", "--config", configFile.path, "--state-directory", directory.path]
+        let table = try Self.run(arguments, environment: ["POLARIS_API_KEY": Self.apiKey])
+        #expect(table.status == 0, "\(table.output)")
+        let seedLine = table.output.split(separator: "\n").first { $0.hasPrefix("wikipedia-kinesis") }
+        #expect(seedLine?.hasSuffix("adopt, no change") == true, "\(table.output)")
+        let expected =
+            #"spec.mappings[columnName=__time].expression: desired "TIME_PARSE(\"timestamp\")", live "TIME_PARSE(\"ts\")""#
+        #expect(table.output.contains("orders: spec drift\n  " + expected), "\(table.output)")
+        let json = try Self.run(arguments + ["--json"], environment: ["POLARIS_API_KEY": Self.apiKey])
+        let plan = try JSONDecoder().decode(JSONValue.self, from: Data(json.output.utf8))
+        let jobs = plan["jobs"]?.arrayValue ?? []
+        #expect(jobs.first { $0["job"] == "orders" }?["drift"] == [.string(expected)])
+        #expect(jobs.first { $0["job"] == "wikipedia-kinesis" }?["drift"] == [])
+        #expect(await emulator.requestLog().allSatisfy { $0.method == "GET" })
         await emulator.stop()
     }
 
