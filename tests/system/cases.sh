@@ -364,7 +364,10 @@ case_rsyslog_alert() {
     cexec install -m 0644 "$dropin" /etc/rsyslog.d/60-polaris-warden-alerts.conf
     cexec rsyslogd -N1 >"$WORK/rsyslog-check.log" 2>&1 \
         || why "rsyslogd -N1 rejects the drop-in: $(tail -n 5 "$WORK/rsyslog-check.log")" || return 1
-    cexec systemctl start rsyslog.service || why "rsyslog does not start" || return 1
+    # enable (not just start): the rootfs ships rsyslog disabled, and syslog.socket needs the
+    # syslog.service alias that enabling creates.
+    cexec systemctl enable --now rsyslog.service >"$WORK/rsyslog-start.log" 2>&1 \
+        || why "rsyslog does not start: $(tail -n 3 "$WORK/rsyslog-start.log")" || return 1
     sleep 1 # imjournal opens the journal at its end
 
     # An instance whose crash-loop budget is 2 recreates: the third failure gives up.
