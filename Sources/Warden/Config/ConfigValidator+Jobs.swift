@@ -3,7 +3,7 @@ import PolarisAPI
 extension ConfigValidator {
     static let kinesisKeys = ["type", "name", "managed", "stream", "awsEndpoint", "awsAssumedRoleArn", "description"]
     static let unmanagedConnectionKeys = ["name", "managed", "type"]
-    static let jobKeys = ["name", "priority", "spec"]
+    static let jobKeys = ["name", "priority", "stall", "spec"]
 
     // MARK: connections
 
@@ -151,7 +151,8 @@ extension ConfigValidator {
                 }
             }
             if let name = job.name, let spec = job.spec, job.table != nil {
-                jobs.append(DesiredJob(name: name, spec: JobSpec(fields: spec), priority: job.priority))
+                jobs.append(
+                    DesiredJob(name: name, spec: JobSpec(fields: spec), priority: job.priority, stall: job.stall))
             }
         }
         return jobs
@@ -161,6 +162,7 @@ extension ConfigValidator {
     private struct JobParts {
         var name: String?
         var priority = 0
+        var stall: DesiredJob.StallChoice?
         var spec: [String: JSONValue]?
         var table: String?
     }
@@ -181,6 +183,16 @@ extension ConfigValidator {
             let priority = integer(value, at: ConfigPath.member(path, "priority"), range: -1000...1000)
         {
             parts.priority = priority
+        }
+        if let value = members["stall"] {
+            let stallPath = ConfigPath.member(path, "stall")
+            if value == .bool(false) {
+                parts.stall = .off
+            } else if let stall = object(value, at: stallPath) {
+                rejectUnknownKeys(stall, at: stallPath, allowed: Self.jobStallKeys)
+                let (afterSeconds, action) = stallMembers(stall, at: stallPath)
+                parts.stall = .custom(afterSeconds: afterSeconds, action: action)
+            }
         }
         let specPath = ConfigPath.member(path, "spec")
         guard let specValue = required("spec", in: members, at: path), let spec = object(specValue, at: specPath)

@@ -4,8 +4,10 @@ extension ConfigValidator {
     static let supervisorKeys = [
         "pollIntervalSeconds", "unhealthyThreshold", "healthyThreshold", "recreate", "onCanceled", "onSuspended",
         "onSpecDrift", "autoResetOffsets", "pendingTimeoutSeconds", "unknownTimeoutSeconds",
-        "lostConnectionThreshold", "maxConcurrentActions", "prune",
+        "lostConnectionThreshold", "maxConcurrentActions", "prune", "stall",
     ]
+    static let stallKeys = ["afterSeconds", "action", "metricsShare"]
+    static let jobStallKeys = ["afterSeconds", "action"]
     static let recreateKeys = ["maxAttempts", "windowSeconds", "backoffInitialSeconds", "backoffMaxSeconds"]
 
     /// `supervisor`: every key optional, absent keys keep the `SupervisorSettings` defaults.
@@ -75,7 +77,48 @@ extension ConfigValidator {
         {
             settings.maxConcurrentActions = count
         }
+        if let value = members["stall"], let stall = stallSettings(value, at: at("stall")) {
+            settings.stall = stall
+        }
+        if let stall = settings.stall, stall.afterSeconds < 3 * settings.pollIntervalSeconds {
+            report(
+                ConfigPath.member(at("stall"), "afterSeconds"),
+                "must be at least 3 poll intervals (\(Self.format(3 * settings.pollIntervalSeconds)) s): a stall "
+                    + "is judged from several samples")
+        }
         return settings
+    }
+
+    /// `supervisor.stall`; every member optional.
+    private mutating func stallSettings(_ value: JSONValue, at path: String) -> SupervisorSettings.Stall? {
+        guard let members = object(value, at: path) else { return nil }
+        rejectUnknownKeys(members, at: path, allowed: Self.stallKeys)
+        var stall = SupervisorSettings.Stall()
+        let (afterSeconds, action) = stallMembers(members, at: path)
+        if let afterSeconds { stall.afterSeconds = afterSeconds }
+        if let action { stall.action = action }
+        if let value = members["metricsShare"],
+            let share = number(
+                value, at: ConfigPath.member(path, "metricsShare"), range: 0...1, exclusiveMinimum: true)
+        {
+            stall.metricsShare = share
+        }
+        return stall
+    }
+
+    /// `afterSeconds` and `action` of a `stall` object (the supervisor's or a job's).
+    mutating func stallMembers(_ members: [String: JSONValue], at path: String) -> (
+        Double?, SupervisorSettings.Stall.Action?
+    ) {
+        var afterSeconds: Double?
+        var action: SupervisorSettings.Stall.Action?
+        if let value = members["afterSeconds"] {
+            afterSeconds = number(value, at: ConfigPath.member(path, "afterSeconds"), range: 1...Double.infinity)
+        }
+        if let value = members["action"] {
+            action = choice(value, at: ConfigPath.member(path, "action"), as: SupervisorSettings.Stall.Action.self)
+        }
+        return (afterSeconds, action)
     }
 
     private mutating func recreateSettings(_ value: JSONValue, at path: String) -> SupervisorSettings.Recreate? {

@@ -38,6 +38,19 @@ public struct SupervisorSettings: Hashable, Sendable {
     public var maxConcurrentActions: Int = 4
     /// Delete Polaris connections that the config does not declare. Off by default.
     public var prune: Bool = false
+    /// Silent-stall detection from job metrics (`supervisor.stall`); nil (absent) = off.
+    public var stall: Stall?
+
+    /// `supervisor.stall`: a `running` job with health `ok` whose row counts have not grown for
+    /// `afterSeconds` is stalled (docs/configuration.md, "Stall detection").
+    public struct Stall: Hashable, Sendable {
+        public enum Action: String, Hashable, Sendable, CaseIterable { case report, replace }
+        public var afterSeconds: Double = 900
+        public var action: Action = .report
+        /// The share of `maxRequestsPerSecond` that metrics reads may use.
+        public var metricsShare: Double = 0.2
+        public init() {}
+    }
 
     public init() {}
 }

@@ -152,12 +152,38 @@ public struct DesiredJob: Sendable, Hashable {
     public var spec: JobSpec
     /// Heal order when many jobs need a write at once: higher first (default 0).
     public var priority: Int
+    /// The job's own `stall`: nil follows `supervisor.stall`; `.off` is `"stall": false`.
+    public var stall: StallChoice?
 
-    public init(name: String, spec: JobSpec, priority: Int = 0) {
+    /// A job's `stall` member.
+    public enum StallChoice: Hashable, Sendable {
+        case off
+        /// Overrides; members the job leaves out come from `supervisor.stall` (or its defaults).
+        case custom(afterSeconds: Double?, action: SupervisorSettings.Stall.Action?)
+    }
+
+    public init(name: String, spec: JobSpec, priority: Int = 0, stall: StallChoice? = nil) {
         self.name = name
         self.spec = spec
         self.priority = priority
+        self.stall = stall
     }
+
+    /// The stall detection that applies to this job, nil when off.
+    public func stallSettings(_ supervisor: SupervisorSettings) -> SupervisorSettings.Stall? {
+        switch stall {
+        case nil: return supervisor.stall
+        case .off: return nil
+        case .custom(let afterSeconds, let action):
+            var settings = supervisor.stall ?? SupervisorSettings.Stall()
+            if let afterSeconds { settings.afterSeconds = afterSeconds }
+            if let action { settings.action = action }
+            return settings
+        }
+    }
+
+    /// `maxParseExceptions` of the spec (Polaris's default when absent).
+    public var maxParseExceptions: Int64 { spec.fields["maxParseExceptions"]?.intValue ?? 2_147_483_647 }
 
     /// The target table: the job's identity in Polaris, which allows one streaming job per
     /// table. Always present in a loaded config (empty only for a hand-built spec without one).

@@ -29,6 +29,8 @@ public enum WardenEvent: String, CaseIterable, Sendable {
     case jobUnhealthy = "job-unhealthy"
     case jobDrifted = "job-drifted"
     case jobStalled = "job-stalled"
+    case jobStallCleared = "job-stall-cleared"
+    case jobParseErrors = "job-parse-errors"
     case jobActionFailed = "job-action-failed"
     case jobGaveUp = "job-gave-up"
     case sourceUnreachable = "source-unreachable"
@@ -74,6 +76,8 @@ public enum WardenEvent: String, CaseIterable, Sendable {
         case .jobStalled: "5c14aa983a2344fda01fc694cdb49e45"
         case .jobRetryRequested: "5956de9ab9b248d8983642086a5a6756"
         case .reloaded: "a4d16751cfdd4a1e8305e926e827008b"
+        case .jobStallCleared: "88b612f39db846b18ffd0dc3ff6c7bfb"
+        case .jobParseErrors: "cf9b7105703c408aa2ddf15353bdd4ce"
         case .projectNotRunning: "6014f5d9200d4178bf76a01440c1cce7"
         case .projectRunning: "67200bfcff6a49d591bd60e146240799"
         case .connectionBroken: "e857bddfa2f14b3fb22cbd4d8d81fb8e"
@@ -91,11 +95,12 @@ public enum WardenEvent: String, CaseIterable, Sendable {
             .critical
         case .jobFailed, .jobActionFailed, .sourceUnreachable, .projectNotRunning, .connectionBroken:
             .error
-        case .jobUnhealthy, .apiUnreachable, .jobDrifted, .jobStalled, .configRejected:
+        case .jobUnhealthy, .apiUnreachable, .jobDrifted, .jobStalled, .configRejected, .jobParseErrors:
             .warning
         case .connectionCreated, .connectionUpdated, .jobCreated, .jobAdopted, .jobRecreated,
             .jobResumed,
-            .jobReplaced, .jobReset, .jobRetryRequested, .apiRecovered, .projectRunning, .connectionRestored:
+            .jobReplaced, .jobReset, .jobRetryRequested, .apiRecovered, .projectRunning, .connectionRestored,
+            .jobStallCleared:
             .notice
         case .started, .configLoaded, .reloaded, .stopping:
             .info

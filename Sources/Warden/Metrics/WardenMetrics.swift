@@ -62,6 +62,8 @@ public final class WardenMetrics: Sendable {
         public static let jobs = "polaris_warden_jobs"
         public static let polarisJobs = "polaris_warden_polaris_jobs"
         public static let jobsGaveUp = "polaris_warden_jobs_gave_up"
+        public static let jobsStalled = "polaris_warden_jobs_stalled"
+        public static let metricsReads = "polaris_warden_metrics_reads_total"
         public static let healingActions = "polaris_warden_healing_actions_total"
         public static let apiRequests = "polaris_warden_api_requests_total"
         public static let apiDuration = "polaris_warden_api_request_duration_seconds"
@@ -69,7 +71,8 @@ public final class WardenMetrics: Sendable {
         public static let rateLimitWaitSeconds = "polaris_warden_rate_limit_wait_seconds_total"
 
         public static let all = [
-            cycles, cycleDuration, lastCycle, apiReachable, jobs, polarisJobs, jobsGaveUp, healingActions,
+            cycles, cycleDuration, lastCycle, apiReachable, jobs, polarisJobs, jobsGaveUp, jobsStalled, metricsReads,
+            healingActions,
             apiRequests, apiDuration, rateLimitWaits, rateLimitWaitSeconds,
         ]
     }
@@ -91,6 +94,8 @@ public final class WardenMetrics: Sendable {
     private let lastCycle: Gauge
     private let apiReachable: Gauge
     private let jobsGaveUp: Gauge
+    private let jobsStalled: Gauge
+    private let metricsReads: Counter
     private let rateLimitWaitCount: Counter
     private let rateLimitWaitTime: Counter
     private let known = Mutex(Known())
@@ -132,6 +137,13 @@ public final class WardenMetrics: Sendable {
             descriptor: Self.descriptor(
                 Name.jobsGaveUp, unit: "",
                 "Configured jobs whose crash-loop budget is exhausted (no writes until `polaris-warden retry`)."))
+        jobsStalled = registry.makeGauge(
+            descriptor: Self.descriptor(
+                Name.jobsStalled, unit: "",
+                "Configured jobs running with health ok whose row counts stopped growing (supervisor.stall)."))
+        metricsReads = registry.makeCounter(
+            descriptor: Self.descriptor(
+                Name.metricsReads, unit: "total", "Job metrics reads made for stall detection."))
         rateLimitWaitCount = registry.makeCounter(
             descriptor: Self.descriptor(
                 Name.rateLimitWaits, unit: "total", "Requests that waited for the client-side rate limiter."))
@@ -177,6 +189,12 @@ public final class WardenMetrics: Sendable {
             ).set(to: Double(byPolaris[key] ?? 0))
         }
         jobsGaveUp.set(to: Double(gaveUp))
+    }
+
+    /// Stall detection read `reads` job metrics this cycle and `stalled` jobs are stalled now.
+    public func stallSampled(reads: Int, stalled: Int) {
+        metricsReads.increment(by: Int64(reads))
+        jobsStalled.set(to: Double(stalled))
     }
 
     /// A healing action (`JobAction.name`: create, recreate, replace, resume, reset-offsets,

@@ -12,7 +12,8 @@ import Foundation
 extension JobSupervisor {
     /// - Parameter held: desired jobs whose writes an incident holds this cycle: matched and
     ///   shown, not judged (their state machines do not move, so no budget is used).
-    func decide(jobs: [Job], held: Set<String>) async -> [Decision] {
+    /// - Parameter replaceForStall: jobs whose ingestion stalled with `stall.action: replace`.
+    func decide(jobs: [Job], held: Set<String>, replaceForStall: Set<String>) async -> [Decision] {
         let knownIDs = state.jobs.compactMapValues { $0.reconciler.jobID }
         let matches = JobMatcher.match(desired: config.jobs, polarisJobs: jobs, knownIDs: knownIDs)
         let date = now()
@@ -54,9 +55,10 @@ extension JobSupervisor {
                 specDrifted: drifted, connectionTest: pendingConnectionTests[job.name],
                 failureAttributed: match.job.map {
                     incidents.attribute(ObservedJob($0), connection: job.connectionName) != .job
-                } ?? false)
+                } ?? false, replaceForStall: replaceForStall.contains(job.name))
             let actions = record.reconciler.observe(
                 observation, settings: config.supervisor, now: date, random: &random)
+            if actions.contains(.replace(reason: .stalledIngestion)) { record.stall?.replacedForStall = true }
             decisions.append(
                 Decision(
                     job: job, record: record, observed: match.job, adopted: match.adopted, specDrifted: drifted,

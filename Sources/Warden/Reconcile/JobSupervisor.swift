@@ -81,6 +81,8 @@ public actor JobSupervisor {
     /// the current `STATUS=` line; set by the daemon.
     var progressHandler: (@Sendable (_ status: String?) -> Void)?
     var lastProgressStatus: ContinuousClock.Instant?
+    /// The last job whose metrics were read (stall detection's round robin).
+    var stallCursor: String?
 
     public init(
         config: WardenConfig, client: PolarisClient, store: StateStore?, initialState: WardenState = WardenState(),
@@ -130,7 +132,9 @@ public actor JobSupervisor {
         noteAPIReachable()
         await reconcileConnections(existing: connections)
         let held = await checkIncidents(jobs: jobs)
-        let decisions = await decide(jobs: jobs, held: held)
+        if cyclesCompleted == 0, let warning = stallCoverageWarning() { logger.warning("\(warning)") }
+        let stalled = incidents.projectHeld ? [] : await sampleStalls(jobs: jobs)
+        let decisions = await decide(jobs: jobs, held: held, replaceForStall: stalled)
         await commit(decisions)
         persist()
         return true
@@ -157,7 +161,7 @@ public actor JobSupervisor {
         }
         let connectionActions = ConnectionPlanner.plan(
             desired: config.connections, existing: connections, prune: config.supervisor.prune)
-        return (connectionActions, await decide(jobs: jobs, held: []))
+        return (connectionActions, await decide(jobs: jobs, held: [], replaceForStall: []))
     }
 
     /// Swaps in a validated config. Jobs whose spec changed leave gave-up; records of jobs no
@@ -208,7 +212,12 @@ public actor JobSupervisor {
         let date = now()
         let views = jobViews()
         let states = views.map { view in
-            StatusLine.JobState(
+            if let since = state.jobs[view.name]?.stall?.stalledSince, view.phase == .running {
+                return StatusLine.JobState(
+                    name: view.name, group: "stalled",
+                    note: "no rows for \(Int(date.timeIntervalSince(since)))s")
+            }
+            return StatusLine.JobState(
                 name: view.name, group: StatusLine.group(of: view.phase, executionStatus: view.executionStatus),
                 note: view.phase.statusNote(now: date))
         }

@@ -16,4 +16,6 @@ public enum HealReason: String, Hashable, Sendable, Codable, CaseIterable {
     case stalledPending
     /// `unknown` for longer than `unknownTimeoutSeconds`.
     case stalledUnknown
+    /// `running` with health `ok` but no rows read for `stall.afterSeconds` (`action: replace`).
+    case stalledIngestion
 }

@@ -14,14 +14,18 @@ public struct JobObservation: Hashable, Sendable {
     /// The job's failure is charged to an incident (the project, a broken connection), not to
     /// the job: healing it consumes no crash-loop budget (`Incidents.attribute`).
     public var failureAttributed: Bool
+    /// The job's rows stopped growing (`StallTracker`) and `stall.action` is `replace`, and it
+    /// has not been replaced for this stall yet.
+    public var replaceForStall: Bool
 
     public init(
         job: ObservedJob?, specDrifted: Bool = false, connectionTest: ConnectionTestResult? = nil,
-        failureAttributed: Bool = false
+        failureAttributed: Bool = false, replaceForStall: Bool = false
     ) {
         self.job = job
         self.specDrifted = specDrifted
         self.connectionTest = connectionTest
         self.failureAttributed = failureAttributed
+        self.replaceForStall = replaceForStall
     }
 }

@@ -210,6 +210,9 @@ extension JobReconciler {
         }
 
         let health = job.health
+        if observation.replaceForStall, health.status == .ok {
+            return .write(.replace(reason: .stalledIngestion), budgeted: true, phase: .recovering)
+        }
         switch health.status {
         case .error:
             guard errorCycles >= settings.unhealthyThreshold else { return .wait(.unhealthy) }

@@ -21,6 +21,10 @@ extension JobRecord {
     func persistsIdentically(to other: JobRecord) -> Bool {
         pendingCreate == other.pendingCreate && specCheck == other.specCheck
             && reconciler.persistsIdentically(to: other.reconciler)
+            // Sample times and counts change every sample; the stall verdict is what must not
+            // be late on disk (the rest is rewritten within `unchangedRewriteInterval`).
+            && stall?.jobID == other.stall?.jobID && stall?.stalledSince == other.stall?.stalledSince
+            && stall?.replacedForStall == other.stall?.replacedForStall
     }
 }
 

@@ -30,6 +30,9 @@ public struct JobRecord: Codable, Hashable, Sendable {
     /// answer. When the job or the spec changes, the job's echoed spec is fetched once and
     /// compared: drift is checked on change, not every cycle.
     public var specCheck: SpecCheck?
+    /// Stall and parse-error detection from metrics samples (`supervisor.stall`); kept so a
+    /// restart does not forget a stall in progress.
+    public var stall: StallTracker?
 
     public init(jobName: String) {
         reconciler = JobReconciler(jobName: jobName)
