@@ -11,6 +11,9 @@ public struct EmulatorConfiguration: Sendable {
     /// How long a job stays `pending` after it is created or resumed before it is `running`.
     /// Applied lazily on the next read, so no background timer touches state.
     public var startDelay: Duration
+    /// How fast a running streaming job's `numRowsProcessed` grows (emulator-clock time, so
+    /// `advanceClock(by:)` moves it); 0 stops growth. At most `maxRowsPerSecond`.
+    public var rowsPerSecond: Int64
     /// How the emulator reads each behaviour the API reference can only guess at
     /// (`LiveBehaviour`); `.standard` by default.
     public var behaviour: LiveBehaviour
@@ -38,12 +41,17 @@ public struct EmulatorConfiguration: Sendable {
     public static let defaultProjectID = "6e3f2b8a-1c4d-4e5f-9a7b-8c9d0e1f2a3b"
     /// A development key; it guards nothing of value and is only used when none is configured.
     public static let defaultAPIKey = "pok_emulator_dev_key"
+    /// The default `rowsPerSecond`: at 1,000 rows/s any read 1 ms or more later shows more rows.
+    public static let defaultRowsPerSecond: Int64 = 1000
+    /// The highest `rowsPerSecond` accepted (a billion rows/s keeps the arithmetic exact).
+    public static let maxRowsPerSecond: Int64 = 1_000_000_000
 
     /// `healthSpelling`, when given, overrides `behaviour.healthSpelling`.
     public init(
         projectID: String = EmulatorConfiguration.defaultProjectID,
         apiKey: String = EmulatorConfiguration.defaultAPIKey,
         startDelay: Duration = .zero,
+        rowsPerSecond: Int64 = EmulatorConfiguration.defaultRowsPerSecond,
         healthSpelling: HealthSpelling? = nil,
         behaviour: LiveBehaviour = .standard,
         host: String = "127.0.0.1",
@@ -57,6 +65,7 @@ public struct EmulatorConfiguration: Sendable {
         self.projectID = projectID
         self.apiKey = apiKey
         self.startDelay = startDelay
+        self.rowsPerSecond = rowsPerSecond
         self.behaviour = behaviour
         if let healthSpelling { self.behaviour.healthSpelling = healthSpelling }
         self.host = host

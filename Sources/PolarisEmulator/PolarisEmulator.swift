@@ -175,9 +175,31 @@ public final class PolarisEmulator: Sendable {
 
     public func releaseJob(id: String) async throws { try await store.releaseJob(id: id) }
 
+    /// Sets the totals `GET /jobs/{id}/metrics` reports now; a running job grows from them.
     public func setMetrics(jobID: String, _ totals: IngestionJobTotals) async throws {
         try await store.setMetrics(jobID: jobID, totals)
     }
+
+    /// The totals `GET /jobs/{id}/metrics` would report now.
+    public func metrics(jobID: String) async throws -> IngestionJobTotals {
+        try await store.metrics(jobID: jobID)
+    }
+
+    /// Freezes a streaming job's counters while it stays `running` with health `ok` (a silent
+    /// stall) until `unstallJob(id:)`.
+    public func stallJob(id: String) async throws { try await store.stallJob(id: id) }
+
+    /// Lets a stalled job's counters grow again.
+    public func unstallJob(id: String) async throws { try await store.unstallJob(id: id) }
+
+    /// Adds rows that could not be parsed to `numRowsSkippedByError`; past the job's
+    /// `maxParseExceptions` the job fails (`cannot_parse_source`).
+    public func addParseErrors(jobID: String, count: Int64) async throws {
+        try await store.addParseErrors(jobID: jobID, count: count)
+    }
+
+    /// How fast running streaming jobs' `numRowsProcessed` grows from now on (0 stops growth).
+    public func setRowsPerSecond(_ rate: Int64) async throws { try await store.setRowsPerSecond(rate) }
 
     public func job(id: String) async -> Job? { await store.job(id: id) }
 

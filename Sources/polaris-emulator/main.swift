@@ -43,6 +43,9 @@ struct PolarisEmulatorCommand: AsyncParsableCommand {
     @Option(help: "Seconds a job stays pending after it is created or resumed.")
     var startDelay: Double = 1
 
+    @Option(help: "Rows a second a running streaming job's numRowsProcessed grows by (0: no growth).")
+    var rowsPerSecond: Int64 = EmulatorConfiguration.defaultRowsPerSecond
+
     @Option(help: "Streaming jobs to create at start (running, one table each).")
     var seedJobs = 0
 
@@ -72,6 +75,9 @@ struct PolarisEmulatorCommand: AsyncParsableCommand {
     func validate() throws {
         guard startDelay >= 0 else { throw ValidationError("--start-delay must be >= 0") }
         guard seedJobs >= 0 else { throw ValidationError("--seed-jobs must be >= 0") }
+        guard (0...EmulatorConfiguration.maxRowsPerSecond).contains(rowsPerSecond) else {
+            throw ValidationError("--rows-per-second must be from 0 to \(EmulatorConfiguration.maxRowsPerSecond)")
+        }
         _ = try behaviour()
     }
 
@@ -108,7 +114,7 @@ struct PolarisEmulatorCommand: AsyncParsableCommand {
         let emulator = PolarisEmulator(
             configuration: EmulatorConfiguration(
                 projectID: projectID, apiKey: apiKey, startDelay: .milliseconds(Int64(startDelay * 1000)),
-                behaviour: try behaviour(), host: host, port: port))
+                rowsPerSecond: rowsPerSecond, behaviour: try behaviour(), host: host, port: port))
         if seedJobs > 0 { try await emulator.seed(connection: "seed-connection", jobs: seedJobs) }
         let projectID = projectID
         let seedJobs = seedJobs

@@ -189,6 +189,8 @@ struct JobsAPITests {
 
     @Test func resetLogsMetricsAndProgress() async throws {
         try await EmulatorHarness.with { harness in
+            // Exact totals: no growth while the test runs (MetricsGrowthTests covers growth).
+            try await harness.emulator.setRowsPerSecond(0)
             let job = try await harness.createStreamingJob()
             let reset = try await harness.send(.POST, "jobs/\(job.id)/reset")
             #expect(reset.status == 200 && reset.body.isEmpty)

@@ -18,7 +18,21 @@ import Foundation
 /// - `POST /_emulator/jobs/{jobId}/cancel`, `…/suspend`, `…/resume`: as another user would.
 /// - `POST /_emulator/jobs/{jobId}/idle` → a running streaming job shows `idle` (a quiet stream);
 ///   `POST …/active` → back to `running`. Both answer `{"executionStatus": …}`.
-/// - `PUT /_emulator/jobs/{jobId}/metrics` `IngestionJobTotals` JSON → what `/metrics` reports.
+/// - `PUT /_emulator/jobs/{jobId}/metrics` `IngestionJobTotals` JSON → what `/metrics` reports
+///   now; a running job's `numRowsProcessed` keeps growing from there (see `rowsPerSecond`).
+/// - `POST /_emulator/jobs/{jobId}/stall` → a streaming job's counters freeze while it stays
+///   `running` with its health (a silent stall; nothing logged); `POST …/unstall` → they grow
+///   again. Both answer `{"stalled": bool}`; a terminal or batch job cannot stall (400).
+/// - `POST /_emulator/jobs/{jobId}/parse-errors` `{"count": n}` (n ≥ 1) → adds n to
+///   `numRowsSkippedByError` and logs `invalid_rows_found`; the job keeps running until the total
+///   passes its `maxParseExceptions`, then it fails with `cannot_parse_source` ([INFERRED]: no
+///   documented code says "too many parse errors"). Answers `{"numRowsSkippedByError",
+///   "executionStatus"}`.
+///
+/// Counters: a streaming job that is `running` and not stalled grows `numRowsProcessed` by
+/// `rowsPerSecond` (and `numBytesProcessed` by 100 bytes a row) of emulator-clock time, computed
+/// when read, so `POST /_emulator/clock/advance` moves them; never while `idle`, `pending`,
+/// `suspended`, `unknown` or terminal. Batch jobs do not grow.
 /// - `POST /_emulator/jobs/{jobId}/logs` `JobLogEntry` JSON → appended to `/logs`.
 ///
 /// Connections:
@@ -35,7 +49,8 @@ import Foundation
 /// - `DELETE /_emulator/requests` → clears the log and the counters.
 /// - `GET /_emulator/counters` → `{"total", "byRoute": {"GET /jobs": n}, "byStatus": {"200": n}}`.
 /// - `GET /_emulator/state` → settings (`startDelayMilliseconds`, `healthSpelling`, `behaviour`),
-///   connections, tables, jobs (full, plus `_emulator.held`/`resetCount`/`stopsAt`).
+///   `rowsPerSecond`, connections, tables, jobs (full, plus `_emulator.held`/`resetCount`/
+///   `stopsAt`/`stalled`/`totals`).
 ///
 /// Incidents (api-reference §4 project pause; what a stopped job shows is [INFERRED]):
 /// - `POST /_emulator/project/pause` → project `paused`: every job that has not ended fails
@@ -47,8 +62,8 @@ import Foundation
 /// Set-up and time:
 /// - `POST /_emulator/seed` `{"connection": "seed", "jobs": 10000, "tablePrefix"?}` → `{"created": n}`.
 /// - `POST /_emulator/clock/advance` `{"milliseconds": n}` → moves the emulator clock forward.
-/// - `PUT /_emulator/settings` `{"startDelayMilliseconds"?: n}` plus any `LiveBehaviour` key, each
-///   optional, the rest kept: `"tableHeldStatus"?: 400|409`, `"tableHeldMessage"?: "…"|null`,
+/// - `PUT /_emulator/settings` `{"startDelayMilliseconds"?: n, "rowsPerSecond"?: n}` (0 to
+///   1,000,000,000; 0 stops growth) plus any `LiveBehaviour` key, each optional, the rest kept: `"tableHeldStatus"?: 400|409`, `"tableHeldMessage"?: "…"|null`,
 ///   `"replacedJob"?: "canceled"|"failed"|"running-until-stopped"`, `"healthSpelling"?:
 ///   "warn"|"warning"`, `"resumeAnswer"?: "pending"|"running"`, `"retryAfter"?: "sent"|"omitted"`
 ///   (each an [INFERRED] live behaviour; see `LiveBehaviour`). Nothing changes unless all are valid.
@@ -114,6 +129,24 @@ struct AdminRoutes {
                     jobID: try context.parameters.require("jobId"), desired, by: EmulatorStore.otherUser)
                 return Self.ok(.object(["executionStatus": .string(status.rawValue)]))
             }
+        }
+        for (verb, stall) in [("stall", true), ("unstall", false)] {
+            router.post("\(job)/\(verb)") { _, context -> Response in
+                let id = try context.parameters.require("jobId")
+                if stall { try await store.stallJob(id: id) } else { try await store.unstallJob(id: id) }
+                return Self.ok(.object(["stalled": .bool(stall)]))
+            }
+        }
+        router.post("\(job)/parse-errors") { request, context -> Response in
+            let body = try await RequestBodyReader.adminJSON(request)
+            guard let count = body["count"]?.intValue, count > 0 else {
+                throw EmulatorError.invalid("count must be a positive integer.", target: "count")
+            }
+            let id = try context.parameters.require("jobId")
+            try await store.addParseErrors(jobID: id, count: count)
+            let skipped = try await store.metrics(jobID: id).numRowsSkippedByError ?? 0
+            let status = try await store.jobJSON(id)["executionStatus"] ?? .null
+            return Self.ok(.object(["numRowsSkippedByError": .int(skipped), "executionStatus": status]))
         }
         router.put("\(job)/metrics") { request, context -> Response in
             let bytes = try await RequestBodyReader.bytes(request)
@@ -212,7 +245,7 @@ struct AdminRoutes {
                 delay = .milliseconds(milliseconds)
             }
             let behaviour = try await store.applySettings(body, startDelay: delay)
-            return Self.ok(.object(["behaviour": behaviour.json]))
+            return Self.ok(.object(["behaviour": behaviour.json, "rowsPerSecond": .int(await store.rowsPerSecond)]))
         }
     }
 

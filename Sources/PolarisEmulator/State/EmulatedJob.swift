@@ -47,9 +47,68 @@ struct EmulatedJob: Sendable {
     var held = false
     var resetCount = 0
     var logs: [JobLogEntry] = []
+    /// The counters as of `totalsAt`; `totals(at:rowsPerSecond:)` adds the growth since.
     var totals = IngestionJobTotals()
+    /// Clock reading (ns) up to which `totals` is brought up to date (`settle`). Only read while
+    /// the job is ingesting: every change into or out of ingesting settles first.
+    var totalsAt: Int64
+    /// The fraction of a row (in billionths) grown but not yet counted, so growth split across
+    /// settlements adds up to exactly what one long stretch would.
+    var rowCarry: Int64 = 0
+    /// Counters frozen by the admin API (a silent stall): the job stays `running` with its
+    /// health untouched, and nothing is logged.
+    var stalled = false
 
     var isStreaming: Bool { type == "streaming" }
+
+    /// Whether the counters grow: a streaming job `running` and not stalled (never `idle`,
+    /// `pending`, `suspended`, `unknown` or terminal).
+    var isIngesting: Bool { isStreaming && executionStatus == .running && !stalled }
+
+    /// Bytes counted per row of growth in `numBytesProcessed`.
+    static let bytesPerRow: Int64 = 100
+    static let nanosPerSecond: Int64 = 1_000_000_000
+
+    /// Rows grown from `totalsAt` to `now` and the carry left over (exact integer arithmetic:
+    /// at r rows/s, any two reads at least 1/r s apart differ). `rowsPerSecond` is at most
+    /// `EmulatorConfiguration.maxRowsPerSecond`, so nothing here overflows before saturating.
+    private func growth(until now: Int64, rowsPerSecond rate: Int64) -> (rows: Int64, carry: Int64) {
+        guard isIngesting, rate > 0, now > totalsAt else { return (0, rowCarry) }
+        let elapsed = now - totalsAt
+        let whole = (elapsed / Self.nanosPerSecond).multipliedReportingOverflow(by: rate)
+        let part = (elapsed % Self.nanosPerSecond) * rate + rowCarry
+        let rows = whole.overflow ? Int64.max : Self.add(whole.partialValue, part / Self.nanosPerSecond)
+        return (rows, part % Self.nanosPerSecond)
+    }
+
+    /// The counters as `GET /jobs/{id}/metrics` reports them at `now`: `numRowsProcessed` and
+    /// `numBytesProcessed` grown while ingesting (a counter set to absent stays absent).
+    func totals(at now: Int64, rowsPerSecond: Int64) -> IngestionJobTotals {
+        Self.grown(totals, by: growth(until: now, rowsPerSecond: rowsPerSecond).rows)
+    }
+
+    /// Brings `totals` up to `now`; called before any change that starts or stops growth.
+    mutating func settle(at now: Int64, rowsPerSecond: Int64) {
+        let (rows, carry) = growth(until: now, rowsPerSecond: rowsPerSecond)
+        totals = Self.grown(totals, by: rows)
+        rowCarry = carry
+        totalsAt = now
+    }
+
+    private static func grown(_ totals: IngestionJobTotals, by rows: Int64) -> IngestionJobTotals {
+        guard rows > 0 else { return totals }
+        var result = totals
+        result.numRowsProcessed = totals.numRowsProcessed.map { add($0, rows) }
+        let bytes = rows.multipliedReportingOverflow(by: bytesPerRow)
+        result.numBytesProcessed = totals.numBytesProcessed.map { add($0, bytes.overflow ? .max : bytes.partialValue) }
+        return result
+    }
+
+    /// Saturating addition of non-negative counters.
+    static func add(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? .max : sum
+    }
 
     init(id: String, spec: JobSpec, createdBy: PolarisUser, created: PolarisTimestamp, clock: Int64) {
         self.id = id
@@ -61,6 +120,7 @@ struct EmulatedJob: Sendable {
         self.created = created
         self.lastUpdated = created
         self.phaseStartedAt = clock
+        self.totalsAt = clock
         let summarySource: JSONValue?
         if type == "streaming" {
             echoedSpec = LiveEcho.streamingSpec(spec.fields)

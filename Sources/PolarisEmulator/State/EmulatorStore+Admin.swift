@@ -16,6 +16,7 @@ extension EmulatorStore {
 
     /// Fails in place (the caller releases the table).
     func fail(_ job: inout EmulatedJob, code: String, message: String) {
+        job.settle(at: nowNanos(), rowsPerSecond: rowsPerSecond)
         let stamp = nextTimestamp()
         let entry = JobLogEntry(timestamp: stamp, healthStatus: "error", code: code, message: message)
         job.executionStatus = .failed
@@ -107,6 +108,65 @@ extension EmulatorStore {
         jobs[id] = job
     }
 
+    /// Freezes a streaming job's counters: it stays `running` with its health, logs and
+    /// `lastUpdatedTimestamp` untouched (the silent stall a supervisor must catch from the
+    /// metrics alone) until `unstallJob`. The stall outlasts idle, suspend and resume; a job
+    /// that replaces it starts unstalled. Stalling a stalled job changes nothing; a terminal or
+    /// non-streaming job is a 400.
+    public func stallJob(id: String) throws(EmulatorError) {
+        var job = try existingJob(id)
+        guard job.isStreaming else { throw .invalid("Only streaming jobs ingest rows; a batch job cannot stall.") }
+        guard !job.executionStatus.isTerminal else {
+            throw .invalid("Job [\(id)] is \(job.executionStatus.rawValue); a job in a terminal state cannot stall.")
+        }
+        guard !job.stalled else { return }
+        job.stalled = true
+        jobs[id] = job
+    }
+
+    /// Ends a stall: the counters grow again from where they froze. Unstalling a job that is
+    /// not stalled changes nothing.
+    public func unstallJob(id: String) throws(EmulatorError) {
+        var job = try existingJob(id)
+        guard job.stalled else { return }
+        job.stalled = false
+        jobs[id] = job
+    }
+
+    /// Adds `count` rows that could not be parsed to `numRowsSkippedByError` of a streaming job
+    /// that has not ended, and logs them (`invalid_rows_found`); the job keeps its status and
+    /// health. Once the total passes the job's `maxParseExceptions` (the echoed value; Polaris
+    /// fails a job "past this many", api-reference §4.3, §4.9) the job fails. `count` must be
+    /// positive.
+    public func addParseErrors(jobID id: String, count: Int64) throws(EmulatorError) {
+        guard count > 0 else { throw .invalid("count must be a positive integer.", target: "count") }
+        var job = try existingJob(id)
+        guard job.isStreaming else { throw .invalid("Only streaming jobs report parse errors here.") }
+        guard !job.executionStatus.isTerminal else {
+            throw .invalid("Job [\(id)] is \(job.executionStatus.rawValue); a job in a terminal state reads no rows.")
+        }
+        let skipped = EmulatedJob.add(job.totals.numRowsSkippedByError ?? 0, count)
+        job.totals.numRowsSkippedByError = skipped
+        job.logs.append(
+            JobLogEntry(
+                timestamp: nextTimestamp(), healthStatus: "warn", code: "invalid_rows_found",
+                message: "\(count) rows could not be parsed and were skipped (\(skipped) in all)."))
+        let limit = job.echoedFields["maxParseExceptions"]?.intValue ?? Int64(Int32.max)
+        if skipped > limit {
+            // [INFERRED] The health error code enum has no "too many parse exceptions" code;
+            // `cannot_parse_source` ("The input source could not be parsed with the given
+            // format/configuration") is the closest documented one (api-reference §4.6).
+            fail(
+                &job, code: "cannot_parse_source",
+                message: "Too many parse exceptions: \(skipped) rows could not be parsed, more than "
+                    + "maxParseExceptions (\(limit)).")
+            jobs[id] = job
+            release(tableOf: job)
+        } else {
+            jobs[id] = job
+        }
+    }
+
     /// Appends an entry to `GET /jobs/{id}/logs` (timestamped now when it has none).
     public func appendLog(jobID id: String, _ entry: JobLogEntry) throws(EmulatorError) {
         var job = try existingJob(id)
@@ -164,9 +224,13 @@ extension EmulatorStore {
     /// Everything, for `GET /_emulator/state` (debugging a failing test).
     func stateJSON() -> JSONValue {
         advanceAll()
+        let now = nowNanos()
         let jobValues = jobs.values.sorted { $0.created < $1.created }.map { job -> JSONValue in
             guard case .object(var fields) = job.json(full: true, healthSpelling: healthSpelling) else { return .null }
-            var extra: [String: JSONValue] = ["held": .bool(job.held), "resetCount": .int(Int64(job.resetCount))]
+            var extra: [String: JSONValue] = [
+                "held": .bool(job.held), "resetCount": .int(Int64(job.resetCount)), "stalled": .bool(job.stalled),
+                "totals": EmulatedJob.json(job.totals(at: now, rowsPerSecond: rowsPerSecond)),
+            ]
             if let stopsAt = job.stopsAt { extra["stopsAt"] = .string(Self.timestamp(nanos: stopsAt).text) }
             fields["_emulator"] = .object(extra)
             return .object(fields)
@@ -174,6 +238,7 @@ extension EmulatorStore {
         return .object([
             "projectId": .string(projectID),
             "startDelayMilliseconds": .int(Self.nanos(startDelay) / 1_000_000),
+            "rowsPerSecond": .int(rowsPerSecond),
             "healthSpelling": .string(healthSpelling.rawValue),
             "behaviour": behaviour.json,
             "connections": .array(connectionList().map { .object($0.json) }),

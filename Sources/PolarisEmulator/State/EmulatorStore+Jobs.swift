@@ -31,6 +31,7 @@ extension EmulatorStore {
     private func step(_ job: inout EmulatedJob, now: Int64) -> Bool {
         if let stopsAt = job.stopsAt {
             guard now >= stopsAt else { return true }
+            job.settle(at: stopsAt, rowsPerSecond: rowsPerSecond)  // it ingested until it stopped
             let stamp = Self.timestamp(nanos: stopsAt)
             let reason = "Stopped after being replaced (replaceRunning)."
             job.stopsAt = nil
@@ -49,6 +50,7 @@ extension EmulatorStore {
             let due = job.phaseStartedAt + delay
             let stamp = Self.timestamp(nanos: due)
             job.executionStatus = .running
+            job.totalsAt = due  // pending grew nothing; growth starts when it began running
             if job.started == nil { job.started = stamp }
             job.lastUpdated = max(job.lastUpdated, stamp)
             job.phaseStartedAt = due
@@ -160,6 +162,7 @@ extension EmulatorStore {
     /// Ends the job a `replaceRunning` create replaces, per `LiveBehaviour.replacedJob`
     /// ([INFERRED] api-reference §4.7). The table goes to the new job at once in every reading.
     func replace(_ old: inout EmulatedJob, by user: PolarisUser, newJobID: String) {
+        old.settle(at: nowNanos(), rowsPerSecond: rowsPerSecond)
         let reason = "Replaced by streaming job [\(newJobID)] (replaceRunning)."
         switch behaviour.replacedJob {
         case .canceled:
@@ -205,9 +208,13 @@ extension EmulatorStore {
 
     // MARK: Read
 
+    /// The job with its timed transitions applied and its counters settled to now, so a caller
+    /// that changes it and writes it back starts or stops growth at the right moment (a caller
+    /// that only reads discards the settled copy, and the list's sort cache stays valid).
     func existingJob(_ id: String) throws(EmulatorError) -> EmulatedJob {
         advance(id)
-        guard let job = jobs[id] else { throw .notFound("Job [\(id)] not found.") }
+        guard var job = jobs[id] else { throw .notFound("Job [\(id)] not found.") }
+        job.settle(at: nowNanos(), rowsPerSecond: rowsPerSecond)
         return job
     }
 
@@ -353,6 +360,7 @@ extension EmulatorStore {
     /// Cancels in place: `canceled` is terminal and carries health `error`/`canceled` (the
     /// health code enum lists `canceled`, which only fits a canceled job).
     func cancel(_ job: inout EmulatedJob, by user: PolarisUser, reason: String) {
+        job.settle(at: nowNanos(), rowsPerSecond: rowsPerSecond)
         let stamp = nextTimestamp()
         job.executionStatus = .canceled
         job.desired = .canceled
@@ -404,5 +412,8 @@ extension EmulatorStore {
 
     public func logs(jobID id: String) throws(EmulatorError) -> [JobLogEntry] { try existingJob(id).logs }
 
+    /// `GET /jobs/{id}/metrics`: the totals as of now. A running streaming job that is not
+    /// stalled grows `numRowsProcessed` by `rowsPerSecond` (and `numBytesProcessed` by
+    /// `EmulatedJob.bytesPerRow` a row) of emulator-clock time.
     public func metrics(jobID id: String) throws(EmulatorError) -> IngestionJobTotals { try existingJob(id).totals }
 }

@@ -11,7 +11,8 @@ import Foundation
 ///
 /// One actor, so the HTTP handlers, the admin API and in-process test calls see one consistent
 /// state without locks. Time-based transitions (`pending` → `running` after the start delay)
-/// are applied lazily whenever a job is read, against a clock that tests can move forward with
+/// and the growth of a running streaming job's counters (`rowsPerSecond`) are applied lazily
+/// whenever a job is read, against a clock that tests can move forward with
 /// `advanceClock(by:)`; no background task ever mutates state behind a test's back.
 public actor EmulatorStore {
     /// A table created by a job's `createTableIfNotExists` (or by seeding).
@@ -30,6 +31,8 @@ public actor EmulatorStore {
 
     public nonisolated let projectID: String
     var startDelay: Duration
+    /// How fast running streaming jobs' `numRowsProcessed` grows (`EmulatedJob.totals(at:…)`).
+    public private(set) var rowsPerSecond: Int64
     /// The current reading of each [INFERRED] live behaviour.
     public private(set) var behaviour: LiveBehaviour
     var healthSpelling: HealthSpelling { behaviour.healthSpelling }
@@ -68,6 +71,7 @@ public actor EmulatorStore {
     public init(configuration: EmulatorConfiguration) {
         projectID = configuration.projectID
         startDelay = configuration.startDelay
+        rowsPerSecond = min(max(0, configuration.rowsPerSecond), EmulatorConfiguration.maxRowsPerSecond)
         behaviour = configuration.behaviour
         tokenLifetime = configuration.tokenLifetime
         oauthClients = configuration.oauthClients
@@ -121,11 +125,39 @@ public actor EmulatorStore {
         self.behaviour = behaviour
     }
 
-    /// `PUT /_emulator/settings`: the `LiveBehaviour` keys in `settings` and the start delay,
-    /// all or nothing. Returns the behaviour now in force.
+    /// Changes how fast running streaming jobs' `numRowsProcessed` grows from now on (rows
+    /// already grown stay). 0 stops growth; more than `EmulatorConfiguration.maxRowsPerSecond`
+    /// or less than 0 is a 400.
+    public func setRowsPerSecond(_ rate: Int64) throws(EmulatorError) {
+        guard (0...EmulatorConfiguration.maxRowsPerSecond).contains(rate) else {
+            throw .invalid(
+                "rowsPerSecond must be an integer from 0 to \(EmulatorConfiguration.maxRowsPerSecond).",
+                target: "rowsPerSecond")
+        }
+        guard rate != rowsPerSecond else { return }
+        advanceAll()
+        let now = nowNanos()
+        for id in Array(jobs.keys) where jobs[id]?.isIngesting == true {
+            jobs[id]?.settle(at: now, rowsPerSecond: rowsPerSecond)
+        }
+        rowsPerSecond = rate
+    }
+
+    /// `PUT /_emulator/settings`: the `LiveBehaviour` keys in `settings`, the start delay and
+    /// `rowsPerSecond`, all or nothing. Returns the behaviour now in force.
     func applySettings(_ settings: JSONValue, startDelay delay: Duration?) throws(EmulatorError) -> LiveBehaviour {
         let updated = try behaviour.applying(settings)
+        var rate: Int64?
+        if let value = settings["rowsPerSecond"] {
+            guard let number = value.intValue, (0...EmulatorConfiguration.maxRowsPerSecond).contains(number) else {
+                throw .invalid(
+                    "rowsPerSecond must be an integer from 0 to \(EmulatorConfiguration.maxRowsPerSecond).",
+                    target: "rowsPerSecond")
+            }
+            rate = number
+        }
         if let delay { startDelay = delay }
+        if let rate { try setRowsPerSecond(rate) }
         behaviour = updated
         return updated
     }
