@@ -28,6 +28,7 @@ struct PlanCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Logger(label: "polaris-warden", factory: { _ in SwiftLogNoOpLogHandler() })
         let result: (connections: [ConnectionAction], jobs: [JobSupervisor.Decision])
+        var notes: [String] = []
         do {
             let config = try WardenDaemon.loadConfig(path: configOptions.config, logger: logger)
             let clientConfiguration = try WardenDaemon.clientConfiguration(
@@ -38,10 +39,12 @@ struct PlanCommand: AsyncParsableCommand {
                 config: config, client: PolarisClient(configuration: clientConfiguration), store: nil,
                 initialState: state, logger: logger)
             result = try await supervisor.plan()
+            if let warning = await supervisor.stallCoverageWarning() { notes.append(warning) }
         } catch {
             throw fail(error)
         }
-        let report = PlanReport(connections: result.connections, decisions: result.jobs)
+        var report = PlanReport(connections: result.connections, decisions: result.jobs)
+        report.notes = notes
         if json {
             print(report.json())
         } else {

@@ -30,6 +30,8 @@ struct PlanReport: Encodable {
 
     var connections: [ConnectionLine]
     var jobs: [JobLine]
+    /// Warnings about the plan as a whole (a stall-detection budget too small for the jobs).
+    var notes: [String] = []
 
     init(connections: [ConnectionAction], decisions: [JobSupervisor.Decision]) {
         self.connections = connections.map { action in
@@ -73,6 +75,7 @@ struct PlanReport: Encodable {
         for line in jobs where !line.drift.isEmpty {
             output += "\n\n\(line.job): spec drift\n" + line.drift.map { "  " + $0 }.joined(separator: "\n")
         }
+        for note in notes { output += "\n\nnote: " + note }
         if !connections.isEmpty {
             output +=
                 "\n\nconnections:\n" + connections.map { "  \($0.connection): \($0.action)" }.joined(separator: "\n")

@@ -55,6 +55,10 @@ struct StatusCommand: AsyncParsableCommand {
                 name, reconciler.jobID ?? "-", reconciler.phase.statusGroup, String(reconciler.recoveries),
                 reconciler.phase.statusNote(now: now) ?? "",
             ]
+            if let since = record.stall?.stalledSince, record.stall?.jobID == reconciler.jobID {
+                row[2] = "stalled"
+                row[4] = "no rows for \(Int(now.timeIntervalSince(since)))s"
+            }
             if self.live {
                 let job = reconciler.jobID.flatMap { live[$0] }
                 row += [job?.executionStatus.rawValue ?? "-", job?.health.status.rawValue ?? "-"]

@@ -105,8 +105,16 @@ struct ConfigLoaderTests {
         #expect(config.polaris.auth == .apiKey(.credential("polaris-api-key")))
         #expect(config.polaris.requestTimeoutSeconds == 10)
         #expect(config.polaris.maxRequestsPerSecond == 10)
-        // The example spells out every default.
-        #expect(config.supervisor == SupervisorSettings())
+        // The example spells out every default (and turns stall detection on with its defaults).
+        var defaults = SupervisorSettings()
+        defaults.stall = SupervisorSettings.Stall()
+        #expect(config.supervisor == defaults)
+        let orders = try #require(config.job(named: "orders"))
+        #expect(orders.priority == 10)
+        #expect(orders.stall == .custom(afterSeconds: 600, action: .replace))
+        #expect(orders.stallSettings(config.supervisor)?.afterSeconds == 600)
+        #expect(orders.stallSettings(config.supervisor)?.metricsShare == 0.2)
+        #expect(config.job(named: "wikipedia-kinesis")?.stallSettings(config.supervisor)?.action == .report)
         // ...and the metrics endpoint, on loopback.
         #expect(config.metrics == MetricsSettings(address: MetricsAddress(host: "127.0.0.1", port: 9464)))
 
@@ -147,6 +155,24 @@ struct ConfigLoaderTests {
         #expect(config.job(named: "wikipedia-kinesis")?.spec == expected)
         let clickstream = try #require(config.job(named: "clickstream"))
         #expect(clickstream.spec.fields["source"]?["formatSettings"]?["format"] == .string("kinesis"))
+    }
+
+    @Test func aJobSwitchesStallDetectionOffOrOnForItself() throws {
+        let spec =
+            #"{"type": "streaming", "source": {"type": "connection", "connectionName": "c"}, "#
+            + #""target": {"type": "table", "tableName": "TABLE"}}"#
+        let jobs = """
+            [{"name": "quiet", "stall": false, "spec": \(spec.replacingOccurrences(of: "TABLE", with: "q"))},
+             {"name": "watched", "stall": {"afterSeconds": 120}, "spec": \(spec.replacingOccurrences(of: "TABLE", with: "w"))},
+             {"name": "plain", "spec": \(spec.replacingOccurrences(of: "TABLE", with: "p"))}]
+            """
+        let text = Self.config(extra: #""connections": [{"name": "c", "managed": false}],"#, jobs: jobs)
+        let config = try ConfigLoader.parse(Array(text.utf8), source: "inline")
+        #expect(config.supervisor.stall == nil)
+        #expect(config.job(named: "quiet")?.stallSettings(config.supervisor) == nil)
+        #expect(config.job(named: "plain")?.stallSettings(config.supervisor) == nil)
+        let watched = try #require(config.job(named: "watched")?.stallSettings(config.supervisor))
+        #expect(watched.afterSeconds == 120 && watched.action == .report)
     }
 
     @Test func defaultsApplyWhenSettingsAreAbsent() throws {
