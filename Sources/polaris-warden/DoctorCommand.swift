@@ -17,9 +17,10 @@ struct DoctorCommand: AsyncParsableCommand {
         discussion: """
             One pass/fail line per check, with the fix: the config is valid; the unit runs it and hands over
             the credential it names; the key file is readable by root only; the API answers and accepts the
-            key; each connection exists (or will be created) and its connection test passes; each job would
-            be adopted or created (as `plan` says); the state directory is usable. Polaris sees only GET
-            requests and connection tests. Run it as root. Exit status 1 when a check fails.
+            key; the project is running; each connection exists (or will be created) and its connection
+            test passes; each job would be adopted or created (as `plan` says); the state directory is
+            usable. Polaris sees only GET requests and connection tests. Run it as root. Exit status 1
+            when a check fails.
             """)
 
     @Option(

@@ -85,7 +85,9 @@ import Glibc
 
         let checks = await Doctor.run(setup.options)
         #expect(
-            checks.map(\.name) == ["config", "unit", "key", "api", "connection stream-wiki", "job a", "job b", "state"])
+            checks.map(\.name) == [
+                "config", "unit", "key", "api", "project", "connection stream-wiki", "job a", "job b", "state",
+            ])
         for check in checks {
             #expect(check.status == .pass, "\(check.name): \(check.detail)")
         }
@@ -142,6 +144,16 @@ import Glibc
         #expect(checks["connection stream-wiki"]?.status == .fail)
         #expect(checks["connection stream-wiki"]?.detail.contains("managed") == true)
         await unmanaged.stop()
+    }
+
+    @Test func aPausedProjectFails() async throws {
+        let setup = try await Setup.make()
+        await setup.emulator.pauseProject()
+        let checks = await setup.run()
+        #expect(checks["api"]?.status == .pass)
+        #expect(checks["project"]?.status == .fail)
+        #expect(checks["project"]?.detail.contains("paused") == true)
+        await setup.stop()
     }
 
     @Test func aCredentialTheUnitDoesNotLoadFails() async throws {

@@ -239,6 +239,7 @@ public enum Doctor {
                 "\(settings.url) answers, accepts the key and lists project \(settings.projectId) "
                     + "(\(connections.count) connection(s), streaming jobs listed)")
         ]
+        checks.append(await projectCheck(settings: settings, client: client))
         for desired in config.connections {
             checks.append(await connectionCheck(desired, existing: connections, plan: plan.connections, client: client))
         }
@@ -246,6 +247,23 @@ public enum Doctor {
             checks.append(jobCheck(decision))
         }
         return checks
+    }
+
+    static func projectCheck(settings: PolarisSettings, client: PolarisClient) async -> DoctorCheck {
+        do {
+            let project = try await client.getProject()
+            let name = project.name.map { " (\($0))" } ?? ""
+            guard project.state.runsJobs else {
+                return .fail(
+                    "project", "project \(settings.projectId)\(name) is \(project.state): its jobs do not run",
+                    fix: "resume the project in the Polaris console; the warden holds every job write until then")
+            }
+            return .pass("project", "project \(settings.projectId)\(name) is running")
+        } catch {
+            return .fail(
+                "project", "cannot read project \(settings.projectId): \(error)",
+                fix: "check polaris.projectId and that the key may read the project")
+        }
     }
 
     static func connectionCheck(
@@ -345,7 +363,7 @@ public struct DoctorCheck: Sendable, Equatable, Encodable {
         case pass, warn, fail, skip
     }
 
-    /// `config`, `unit`, `key`, `api`, `connection NAME`, `job NAME`, `state`.
+    /// `config`, `unit`, `key`, `api`, `project`, `connection NAME`, `job NAME`, `state`.
     public var name: String
     public var status: Status
     public var detail: String
