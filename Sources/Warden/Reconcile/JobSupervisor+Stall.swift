@@ -37,6 +37,7 @@ extension JobSupervisor {
             metrics?.stallSampled(reads: 0, stalled: 0)
             return []
         }
+        candidates.sort()  // the round robin's cursor is a name
         let (picked, cursor) = StallSampler.pick(candidates, after: stallCursor, budget: stallBudgetPerCycle)
         stallCursor = cursor
 

@@ -115,7 +115,7 @@ public enum StallSampler {
         return Int((Double(jobs) * pollSeconds / interval).rounded(.up))
     }
 
-    /// Up to `budget` of `candidates` (in a stable order) starting after `cursor`, round robin;
+    /// Up to `budget` of `candidates` (sorted ascending) starting after `cursor`, round robin;
     /// returns them and the new cursor. Every candidate gets its turn in ⌈n / budget⌉ cycles.
     public static func pick(_ candidates: [String], after cursor: String?, budget: Int) -> (
         picked: [String], cursor: String?

@@ -1,0 +1,152 @@
+import Foundation
+import PolarisAPI
+import PolarisEmulator
+import Testing
+
+@testable import Warden
+
+/// Silent stalls against the emulator: job totals grow while a job runs, and the admin API
+/// freezes them while the job keeps saying `running` / `ok`.
+@Suite struct StallScenarioTests {
+    static func settings(after: Double = 15, action: SupervisorSettings.Stall.Action = .report) -> SupervisorSettings {
+        var settings = SupervisorSettings.testDefaults
+        var stall = SupervisorSettings.Stall()
+        stall.afterSeconds = after
+        stall.action = action
+        settings.stall = stall
+        return settings
+    }
+
+    static let tables = ["wikipedia-kinesis", "orders", "clicks"]
+
+    static func settled(_ harness: WardenHarness) async -> Bool {
+        for table in tables where await harness.aliveJobs(on: table).first?.executionStatus != .running {
+            return false
+        }
+        return true
+    }
+
+    static func metricsReads(_ harness: WardenHarness) async -> [RequestRecord] {
+        await harness.apiRequests().filter { $0.path.hasSuffix("/metrics") }
+    }
+
+    @Test func aSilentStallIsReportedOnceAndClearedOnce() async throws {
+        let harness = try await WardenHarness.make(jobs: Self.tables, settings: Self.settings())
+        #expect(await harness.cycles(until: { await Self.settled(harness) }, advance: 5) <= 3)
+        for _ in 0..<4 { await harness.cycle() }
+        #expect(harness.recorder.events("job-stalled").isEmpty, "growing jobs are never stalled")
+        let id = try #require(await harness.ourJobID("orders"))
+        try await harness.emulator.stallJob(id: id)
+        await harness.emulator.resetRequestLog()
+        // Detection within afterSeconds + 2 polls (15 + 10 s at a 5 s poll).
+        let polls = await harness.cycles(until: { !harness.recorder.events("job-stalled").isEmpty }, limit: 8)
+        #expect(polls <= 5, "found after \(polls) polls")
+        let stalled = harness.recorder.events("job-stalled")
+        #expect(stalled.count == 1)
+        #expect(stalled.first?.metadata["POLARIS_JOB"] == "orders")
+        #expect(stalled.first?.metadata["WARDEN_STALL_SEC"].map { Int("\($0)")! >= 15 } == true)
+        #expect(stalled.first?.metadata["WARDEN_ROWS"] != nil)
+        let status = await harness.supervisor.statusLine()
+        #expect(status.contains("1 stalled (orders: no rows for"), "\(status)")
+        for _ in 0..<3 { await harness.cycle() }
+        #expect(harness.recorder.events("job-stalled").count == 1, "one event per stall")
+        #expect(await harness.writes().isEmpty, "report only")
+        try await harness.emulator.unstallJob(id: id)
+        await harness.cycles(until: { !harness.recorder.events("job-stall-cleared").isEmpty }, limit: 4)
+        #expect(harness.recorder.events("job-stall-cleared").count == 1)
+        #expect(await harness.supervisor.statusLine().hasPrefix("3 jobs: 3 running;"))
+        await harness.stop()
+    }
+
+    @Test func replaceActionReplacesOncePerStall() async throws {
+        let harness = try await WardenHarness.make(jobs: Self.tables, settings: Self.settings(action: .replace))
+        #expect(await harness.cycles(until: { await Self.settled(harness) }, advance: 5) <= 3)
+        let id = try #require(await harness.ourJobID("orders"))
+        try await harness.emulator.stallJob(id: id)
+        await harness.emulator.resetRequestLog()
+        await harness.cycles(until: { await harness.ourJobID("orders") != id }, limit: 8)
+        for _ in 0..<6 { await harness.cycle() }
+        let creates = await harness.writes().filter { $0.method == "POST" && $0.path.hasSuffix("/jobs") }
+        #expect(creates.count == 1)
+        let replaced = harness.recorder.events("job-replaced")
+        #expect(replaced.count == 1)
+        #expect(replaced.first?.message.contains("stalledIngestion") == true)
+        #expect(await harness.aliveJobs(on: "orders").count == 1)
+        #expect(await harness.supervisor.state.jobs["orders"]?.reconciler.budget.attempts.count == 1, "budgeted")
+        await harness.stop()
+    }
+
+    @Test func anIdleJobIsNeverStalledNorSampled() async throws {
+        let harness = try await WardenHarness.make(jobs: Self.tables, settings: Self.settings())
+        #expect(await harness.cycles(until: { await Self.settled(harness) }, advance: 5) <= 3)
+        let id = try #require(await harness.ourJobID("clicks"))
+        try await harness.emulator.idleJob(id: id)
+        await harness.emulator.resetRequestLog()
+        for _ in 0..<10 { await harness.cycle() }
+        #expect(harness.recorder.events("job-stalled").isEmpty)
+        #expect(await Self.metricsReads(harness).allSatisfy { !$0.path.contains(id) })
+        #expect(await harness.supervisor.statusLine().contains("1 idle"))
+        await harness.stop()
+    }
+
+    @Test func aStallSurvivesARestartOfTheWarden() async throws {
+        let first = try await WardenHarness.make(jobs: Self.tables, settings: Self.settings())
+        #expect(await first.cycles(until: { await Self.settled(first) }, advance: 5) <= 3)
+        let id = try #require(await first.ourJobID("orders"))
+        try await first.emulator.stallJob(id: id)
+        await first.cycles(until: { !first.recorder.events("job-stalled").isEmpty }, limit: 8)
+        #expect(first.recorder.events("job-stalled").count == 1)
+
+        let second = try await WardenHarness.make(
+            jobs: Self.tables, settings: Self.settings(), stateDirectory: first.stateDirectory,
+            emulator: first.emulator)
+        for _ in 0..<4 { await second.cycle() }
+        #expect(second.recorder.events("job-stalled").isEmpty, "the restarted warden remembers the stall")
+        #expect(await second.supervisor.statusLine().contains("1 stalled"))
+        try await second.emulator.unstallJob(id: id)
+        await second.cycles(until: { !second.recorder.events("job-stall-cleared").isEmpty }, limit: 4)
+        #expect(second.recorder.events("job-stall-cleared").count == 1)
+        await second.stop()
+    }
+
+    /// 1,000 jobs, 20 % of 50 requests/s at a 5 s poll: at most 50 metrics reads per cycle
+    /// (10 per second of the warden's clock), and every job read within ⌈1000 / 50⌉ cycles.
+    @Test func theMetricsBudgetIsRespectedAtAThousandJobs() async throws {
+        let tables = (0..<1000).map { "m\($0)" }
+        let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: WardenHarness.apiKey))
+        _ = try await emulator.start()
+        _ = try await emulator.store.createConnection(.object(WardenConfig.connectionFields("stream-wiki")))
+        for table in tables { _ = try await emulator.store.createJob(WardenConfig.spec(table: table).json) }
+        let harness = try await WardenHarness.make(
+            jobs: tables, settings: Self.settings(after: 900), emulator: emulator
+        ) { config in config.polaris.maxRequestsPerSecond = 50 }
+        await harness.cycle()  // adopt
+        await emulator.resetRequestLog()
+        var perCycle: [Int] = []
+        var read: Set<String> = []
+        for _ in 0..<20 {
+            let before = await Self.metricsReads(harness).count
+            await harness.cycle()
+            let reads = await Self.metricsReads(harness)
+            perCycle.append(reads.count - before)
+            for request in reads { read.insert(request.path) }
+        }
+        #expect(perCycle.allSatisfy { $0 <= 50 }, "\(perCycle)")
+        #expect(perCycle.dropFirst().allSatisfy { $0 == 50 })
+        #expect(read.count == 1000, "every job read within 20 cycles")
+        #expect(await harness.apiRequests().filter { $0.path.hasSuffix("/jobs") && $0.method == "GET" }.count == 20)
+        #expect(harness.recorder.events("job-stalled").isEmpty)
+        await harness.stop()
+    }
+
+    @Test func aBudgetTooSmallForTheJobsIsSaidAtStart() async throws {
+        let harness = try await WardenHarness.make(jobs: Self.tables, settings: Self.settings(after: 15)) { config in
+            config.polaris.maxRequestsPerSecond = 0.5
+        }
+        await harness.cycle()
+        let warning = await harness.supervisor.stallCoverageWarning()
+        #expect(warning?.contains("3 jobs need 3 metrics reads per poll") == true, "\(warning ?? "nil")")
+        #expect(harness.recorder.all.contains { $0.message.hasPrefix("stall detection: 3 jobs") })
+        await harness.stop()
+    }
+}
