@@ -49,7 +49,9 @@ public enum DemoRunner {
                 await supervisor.runCycle()
             }
         }
-        var script = FaultScript(jobNames: config.jobs.map(\.name), pollInterval: options.pollInterval)
+        var script = FaultScript(
+            jobs: config.jobs.map { (name: $0.name, connection: $0.connectionName) }, pollInterval: options.pollInterval
+        )
         var lastTable = -1.0
         while display.elapsedSeconds - scriptStart < options.duration {
             await script.step(
@@ -68,7 +70,7 @@ public enum DemoRunner {
         await emulator.stop()
         let summary = DemoSummary(
             duration: options.duration, jobs: config.jobs.count, pollInterval: options.pollInterval,
-            faults: script.faults, apiCalls: counters.total,
+            faults: script.faults, notInjected: script.notInjected, apiCalls: counters.total,
             callsByMethod: Dictionary(grouping: log, by: \.method).mapValues(\.count),
             callsByStatus: counters.byStatus)
         display.print(summary.rendered())
