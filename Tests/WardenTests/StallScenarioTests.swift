@@ -139,6 +139,31 @@ import Testing
         await harness.stop()
     }
 
+    @Test func parseErrorsAreWarnedBeforeTheyFailTheJob() async throws {
+        let harness = try await WardenHarness.make(jobs: ["orders"], settings: Self.settings()) { config in
+            config.jobs[0].spec.fields["maxParseExceptions"] = 100
+        }
+        await harness.cycles(until: { await harness.aliveJobs(on: "orders").first?.executionStatus == .running })
+        await harness.cycle()
+        let id = try #require(await harness.ourJobID("orders"))
+        try await harness.emulator.addParseErrors(jobID: id, count: 10)
+        await harness.cycle()
+        try await harness.emulator.addParseErrors(jobID: id, count: 5)
+        await harness.cycle()
+        var events = harness.recorder.events("job-parse-errors")
+        #expect(events.count == 1, "at most once an hour")
+        #expect(events.first?.level == .warning)
+        #expect(events.first?.metadata["WARDEN_PARSE_ERRORS"] == "10")
+        #expect(events.first?.metadata["WARDEN_MAX_PARSE_EXCEPTIONS"] == "100")
+        try await harness.emulator.addParseErrors(jobID: id, count: 70)
+        await harness.cycle()
+        events = harness.recorder.events("job-parse-errors")
+        #expect(events.count == 2, "past 80 %: reported at once")
+        #expect(events.last?.level == .error)
+        #expect(events.last?.message.contains("past 80 %") == true)
+        await harness.stop()
+    }
+
     @Test func aBudgetTooSmallForTheJobsIsSaidAtStart() async throws {
         let harness = try await WardenHarness.make(jobs: Self.tables, settings: Self.settings(after: 15)) { config in
             config.polaris.maxRequestsPerSecond = 0.5
