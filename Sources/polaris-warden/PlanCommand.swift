@@ -30,7 +30,8 @@ struct PlanCommand: AsyncParsableCommand {
         let result: (connections: [ConnectionAction], jobs: [JobSupervisor.Decision])
         var notes: [String] = []
         do {
-            let config = try WardenDaemon.loadConfig(path: configOptions.config, logger: logger)
+            let config = try WardenDaemon.loadConfig(
+                path: configOptions.config(instance: stateOptions.instance), logger: logger)
             let clientConfiguration = try WardenDaemon.clientConfiguration(
                 for: config, environment: ProcessInfo.processInfo.environment, logger: logger)
             let store = StateStore(path: stateOptions.resolved + "/state.json")

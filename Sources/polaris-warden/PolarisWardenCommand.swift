@@ -35,8 +35,22 @@ struct PolarisWardenCommand: AsyncParsableCommand {
 
 /// Options shared by the commands that read the config.
 struct ConfigOptions: ParsableArguments {
-    @Option(name: .long, help: "The warden's JSON configuration.")
-    var config: String = "/etc/polaris-warden/config.json"
+    @Option(
+        name: .customLong("config"),
+        help: ArgumentHelp(
+            "The warden's JSON configuration (default: /etc/polaris-warden/config.json, "
+                + "or /etc/polaris-warden/NAME.json with --instance).",
+            valueName: "file"))
+    var configFile: String?
+
+    /// The `--config` given, else the instance's config, else the single-project default.
+    func config(instance: String?) -> String {
+        if let configFile { return configFile }
+        if let instance, let selected = try? WardenInstance(instance) { return selected.configPath }
+        return "/etc/polaris-warden/config.json"
+    }
+
+    var config: String { config(instance: nil) }
 }
 
 /// Options shared by the commands that read the state file.

@@ -45,7 +45,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logOptions.bootstrap()
         let options = WardenService.Options(
-            configPath: configOptions.config, stateDirectory: stateOptions.resolved,
+            configPath: configOptions.config(instance: stateOptions.instance), stateDirectory: stateOptions.resolved,
             environment: ProcessInfo.processInfo.environment)
         do {
             try await WardenDaemon.run(

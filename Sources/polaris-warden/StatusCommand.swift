@@ -35,7 +35,8 @@ struct StatusCommand: AsyncParsableCommand {
         if self.live {
             let logger = Logger(label: "polaris-warden", factory: { _ in SwiftLogNoOpLogHandler() })
             do {
-                let config = try WardenDaemon.loadConfig(path: configOptions.config, logger: logger)
+                let config = try WardenDaemon.loadConfig(
+                    path: configOptions.config(instance: stateOptions.instance), logger: logger)
                 let client = PolarisClient(
                     configuration: try WardenDaemon.clientConfiguration(
                         for: config, environment: ProcessInfo.processInfo.environment, logger: logger))

@@ -72,6 +72,17 @@ import Testing
         #expect(result.output.contains("polaris.auth"), "all problems at once: \(result.output)")
     }
 
+    /// `--instance NAME` without `--config` reads that instance's config, not the plain unit's.
+    @Test func anInstanceDefaultsToItsOwnConfigFile() throws {
+        guard Self.requireBinary() else { return }
+        let directory = try Self.temporaryDirectory()
+        let result = try Self.run(
+            ["plan", "--instance", "north-proj", "--state-directory", directory.path],
+            environment: ["POLARIS_API_KEY": Self.apiKey])
+        #expect(result.status != 0)
+        #expect(result.output.contains("/etc/polaris-warden/north-proj.json"), "\(result.output)")
+    }
+
     @Test func helpNamesEveryCommand() throws {
         guard Self.requireBinary() else { return }
         let help = try Self.run(["--help"])
