@@ -289,7 +289,7 @@ class NotifySocket:
 
 class Warden:
     def __init__(self, binary: str, workdir: str, config: dict, api_key: str, notify: NotifySocket | None = None,
-                 tag: str = "warden", log_level: str = "info"):
+                 tag: str = "warden", log_level: str = "info", extra_env: dict | None = None):
         self.workdir = workdir
         self.config_path = os.path.join(workdir, "config.json")
         with open(self.config_path, "w") as f:
@@ -302,6 +302,8 @@ class Warden:
         self.notify = notify
         self.tag = tag
         self.log_level = log_level
+        # e.g. WATCHDOG_USEC: set only when asked (a stray one from the caller is dropped)
+        self.extra_env = dict(extra_env or {})
         self.proc = None
         self.starts = 0
         self.out_paths: list[str] = []
@@ -312,6 +314,7 @@ class Warden:
         env["SWIFT_BACKTRACE"] = "enable=no"
         if self.notify:
             env["NOTIFY_SOCKET"] = self.notify.path
+        env.update(self.extra_env)
         self.starts += 1
         out_path = os.path.join(self.workdir, f"{self.tag}-{self.starts}.out")
         self.out_paths.append(out_path)

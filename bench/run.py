@@ -307,8 +307,13 @@ def verdicts(scale, idle, recovery):
 def write_markdown(path, table, checks, args):
     marker = "<!-- notes -->"
     notes = ""
+    incident = ""  # bench/incident.py's block, kept as it is (before the notes)
     if os.path.exists(path):
         text = open(path).read()
+        begin, end = "<!-- incident -->", "<!-- /incident -->"
+        if begin in text and end in text:
+            incident = text[text.index(begin):text.index(end) + len(end)]
+            text = text.replace(incident, "")
         if marker in text:
             notes = text[text.index(marker):]
     if not notes:
@@ -331,6 +336,8 @@ def write_markdown(path, table, checks, args):
     ]
     body += [f"| {name} | {where} | {'yes' if ok else '**no**'} | {value} |" for name, where, ok, value in checks]
     body.append("")
+    if incident:
+        body += [incident, ""]
     with open(path, "w") as f:
         f.write("\n".join(body) + "\n" + notes)
 

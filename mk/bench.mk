@@ -1,7 +1,8 @@
 # Benchmarks, the chaos soak and fuzzing (bench/, chaos/, fuzz/; results in BENCHMARKS.md).
 # Included by the top-level Makefile (`-include mk/*.mk`). Everything runs on loopback.
 #
-#   make bench [BENCH_ARGS="--jobs 100,1000"]       scale, RSS, READY=1 and recovery figures
+#   make bench [BENCH_ARGS="--jobs 100,1000"]       scale, RSS, READY=1 and recovery figures, then bench-incident
+#   make bench-incident [INCIDENT_ARGS="--jobs 1000"]   1,000 jobs failing at once: time to heal all, watchdog pings
 #   make chaos [CHAOS_SECONDS=600] [CHAOS_SEED=n]   fault-injection soak; non-zero on a violation
 #   make fuzz  [FUZZ_SECONDS=300] [FUZZ_TARGETS=config]   libFuzzer on the config loader and models
 
@@ -10,11 +11,12 @@ BENCH_DEB_PACKAGES := libsystemd-dev pkg-config python3
 # The same flags as the .deb build (mk/packaging.mk), so both share one release build.
 BENCH_RELEASE_FLAGS := -c release --static-swift-stdlib --scratch-path .build-release
 BENCH_ARGS ?=
+INCIDENT_ARGS ?=
 CHAOS_SECONDS ?= 90
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: bench chaos fuzz bench-deps bench-release
+.PHONY: bench bench-incident chaos fuzz bench-deps bench-release
 
 bench-deps:
 	$(call apt_ensure,$(BENCH_DEB_PACKAGES))
@@ -25,6 +27,12 @@ bench-release: bench-deps
 
 bench: bench-release
 	python3 bench/run.py $(BENCH_ARGS)
+	python3 bench/incident.py $(INCIDENT_ARGS)
+
+## The release warden with WATCHDOG_USEC and a NOTIFY_SOCKET, 1,000 jobs at 10 requests/s, all
+## failed at once: time to heal all, every WATCHDOG=1 gap, STATUS progress; non-zero on a miss.
+bench-incident: bench-release
+	python3 bench/incident.py $(INCIDENT_ARGS)
 
 chaos: bench-release
 	CHAOS_SECONDS=$(CHAOS_SECONDS) python3 chaos/soak.py
