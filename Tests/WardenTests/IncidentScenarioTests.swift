@@ -92,6 +92,31 @@ import Testing
         await harness.stop()
     }
 
+    @Test func healsGoHigherPriorityFirst() async throws {
+        var settings = SupervisorSettings.testDefaults
+        settings.maxConcurrentActions = 1
+        let tables = ["low", "high", "mid"]
+        let harness = try await WardenHarness.make(jobs: tables, settings: settings) { config in
+            config.jobs = config.jobs.map { job in
+                var job = job
+                job.priority = ["low": 0, "high": 10, "mid": 5][job.name] ?? 0
+                return job
+            }
+        }
+        #expect(await harness.cycles(until: { await Self.allRunning(harness, tables) }, advance: 5) <= 3)
+        var failed: [String] = []
+        for table in tables { failed.append(try #require(await harness.ourJobID(table))) }
+        for id in failed { try await harness.emulator.failJob(id: id) }
+        await harness.cycles(until: { await Self.allRunning(harness, tables) }, advance: 5)
+        let recreated = await harness.emulator.allJobs().filter {
+            !failed.contains($0.id) && !$0.executionStatus.isTerminal
+        }
+        let order = recreated.sorted { ($0.createdTimestamp!, $0.id) < ($1.createdTimestamp!, $1.id) }.map(
+            \.targetTable)
+        #expect(order == ["high", "mid", "low"])
+        await harness.stop()
+    }
+
     /// Thirty minutes of API outage (the warden's clock): no give-up, every fault healed after.
     @Test func aThirtyMinuteOutageEndsWithEverythingHealed() async throws {
         let tables = Self.tables(5)
