@@ -79,17 +79,37 @@ struct JSONSourceMap: Sendable {
 
 /// Line and column of byte offsets, computed from the line starts (lines end at `\n`; a `\r`
 /// before it counts as a column of the line it ends, which no message points at).
+///
+/// A lookup costs O(log lines + `checkpointStride`) whatever the line structure: columns come
+/// from running counts of Unicode scalars kept every `checkpointStride` bytes, not from a walk
+/// from the start of the line, which made a minified (one-line) config quadratic to scan.
 struct LineTable: Sendable {
+    /// Bytes between two running scalar counts.
+    static let checkpointStride = 64
+
     private let bytes: [UInt8]
     private let lineStarts: [Int]
+    /// `scalarCheckpoints[k]`: the Unicode scalars in `bytes[0 ..< k * checkpointStride]`, for
+    /// every `k * checkpointStride ≤ bytes.count`.
+    private let scalarCheckpoints: [Int]
 
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
+        let stride = Self.checkpointStride
         var starts = [0]
-        for (index, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
-            starts.append(index + 1)
+        var checkpoints: [Int] = []
+        checkpoints.reserveCapacity(bytes.count / stride + 1)
+        var scalars = 0
+        bytes.withUnsafeBufferPointer { buffer in
+            for (index, byte) in buffer.enumerated() {
+                if index % stride == 0 { checkpoints.append(scalars) }
+                if byte & 0xC0 != 0x80 { scalars += 1 }
+                if byte == UInt8(ascii: "\n") { starts.append(index + 1) }
+            }
         }
+        if bytes.count % stride == 0 { checkpoints.append(scalars) }
         lineStarts = starts
+        scalarCheckpoints = checkpoints
     }
 
     func location(_ offset: Int) -> SourceLocation {
@@ -104,10 +124,16 @@ struct LineTable: Sendable {
         let end = min(offset, bytes.count)
         // Columns count Unicode scalars: every byte that is not a UTF-8 continuation byte.
         var column = 1
-        if start < end {
-            for byte in bytes[start..<end] where byte & 0xC0 != 0x80 { column += 1 }
-        }
+        if start < end { column += scalars(before: end) - scalars(before: start) }
         return SourceLocation(offset: offset, line: low + 1, column: column)
+    }
+
+    /// The Unicode scalars in `bytes[0 ..< offset]`, for `0 ≤ offset ≤ bytes.count`.
+    private func scalars(before offset: Int) -> Int {
+        let checkpoint = offset / Self.checkpointStride
+        var count = scalarCheckpoints[checkpoint]
+        for byte in bytes[checkpoint * Self.checkpointStride..<offset] where byte & 0xC0 != 0x80 { count += 1 }
+        return count
     }
 }
 
