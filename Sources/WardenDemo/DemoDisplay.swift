@@ -8,6 +8,8 @@ public final class DemoDisplay: Sendable {
     public let isTerminal: Bool
     private let write: @Sendable (String) -> Void
     private let recentEvents = Mutex<[String]>([])
+    /// Every warden event seen about a job (the script and the tests look for them).
+    private let seenEvents = Mutex<Set<SeenEvent>>([])
     private let started: ContinuousClock.Instant
 
     public init(isTerminal: Bool, write: @escaping @Sendable (String) -> Void) {
@@ -39,6 +41,27 @@ public final class DemoDisplay: Sendable {
         } else {
             write(stamped + "\n")
         }
+    }
+
+    /// A warden event about a job: `job-stalled`, the job's name, its Polaris job id.
+    public struct SeenEvent: Hashable, Sendable {
+        public var event: String
+        public var job: String
+        public var jobID: String?
+    }
+
+    /// The warden events seen so far about jobs.
+    public var seen: Set<SeenEvent> { seenEvents.withLock { $0 } }
+
+    /// The warden logged `event` (`job-stalled`) about the Polaris job `jobID`.
+    public func sawEvent(_ event: String, jobID: String) -> Bool {
+        seenEvents.withLock { $0.contains { $0.event == event && $0.jobID == jobID } }
+    }
+
+    func noteEvent(_ event: String, metadata: Logger.Metadata?) {
+        guard let job = metadata?["POLARIS_JOB"].map({ "\($0)" }) else { return }
+        let seen = SeenEvent(event: event, job: job, jobID: metadata?["POLARIS_JOB_ID"].map { "\($0)" })
+        _ = seenEvents.withLock { $0.insert(seen) }
     }
 
     public func show(table: String) {
@@ -77,6 +100,7 @@ struct DemoLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         let name = event.metadata?["EVENT"].map { "\($0)" } ?? ""
+        display.noteEvent(name, metadata: event.metadata)
         let level = "\(event.level)".padding(to: 8)
         display.event("\(level) \(name.padding(to: 20)) \(event.message)")
     }

@@ -66,7 +66,7 @@ public enum DemoScenario {
         ])
     }
 
-    /// Quick thresholds so a minute shows every rung of the ladder.
+    /// Quick thresholds so a minute shows every rung of the ladder, and a silent stall.
     public static func settings(pollInterval: Double) -> SupervisorSettings {
         var settings = SupervisorSettings()
         settings.pollIntervalSeconds = pollInterval
@@ -77,6 +77,13 @@ public enum DemoScenario {
         settings.recreate.backoffInitialSeconds = pollInterval / 2
         settings.recreate.backoffMaxSeconds = pollInterval * 2
         settings.maxConcurrentActions = 4
+        // Stall detection at its shortest (3 polls), replacing a stalled job; half the rate limit
+        // (50/s) for metrics reads covers every job each poll, even at 0.5 s polls.
+        var stall = SupervisorSettings.Stall()
+        stall.afterSeconds = 3 * pollInterval
+        stall.action = .replace
+        stall.metricsShare = 0.5
+        settings.stall = stall
         return settings
     }
 }

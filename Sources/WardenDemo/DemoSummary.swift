@@ -6,6 +6,10 @@ public struct DemoSummary: Sendable {
         public var job: String?
         public var injectedAt: Double
         public var outcome: String?
+        /// Counted as healed: every outcome but the designed give-up.
+        public var healed = false
+        /// A silent stall: seconds from the freeze to the warden's `job-stalled`.
+        public var detectedAfter: Double?
         /// From the injection; for an incident (a paused project, a broken connection) from
         /// its end: the resume or the restore.
         public var timeToRecover: Double?
@@ -36,7 +40,8 @@ public struct DemoSummary: Sendable {
         self.faults = faults.map { fault in
             FaultLine(
                 kind: fault.kind.rawValue, job: fault.subject, injectedAt: fault.injectedAt,
-                outcome: fault.outcome?.rawValue, timeToRecover: fault.timeToRecover,
+                outcome: fault.outcome?.rawValue, healed: fault.outcome?.isHealed ?? false,
+                detectedAfter: fault.detectedAt.map { $0 - fault.injectedAt }, timeToRecover: fault.timeToRecover,
                 heldFor: fault.endedAt.map { $0 - fault.injectedAt }, writesWhileHeld: fault.writesWhileHeld)
         }
         self.notInjected = notInjected.map(\.rawValue)
@@ -45,8 +50,8 @@ public struct DemoSummary: Sendable {
         self.callsByStatus = callsByStatus
     }
 
-    /// Healed faults, incidents healed after their end included.
-    public var healed: Int { faults.filter { $0.outcome?.hasPrefix("healed") == true }.count }
+    /// Healed faults: incidents healed after their end and a stall reported and replaced included.
+    public var healed: Int { faults.filter(\.healed).count }
     public var gaveUp: Int { faults.filter { $0.outcome?.hasPrefix("gave up") == true }.count }
     /// Injected and not resolved, plus scheduled and never injected.
     public var unresolved: Int { faults.filter { $0.outcome == nil }.count + notInjected.count }
@@ -58,6 +63,7 @@ public struct DemoSummary: Sendable {
             if let held = fault.heldFor, let writes = fault.writesWhileHeld {
                 outcome += " (held \(format1(held))s, \(writes) created meanwhile)"
             }
+            if let detected = fault.detectedAfter { outcome += " (reported after \(format1(detected))s)" }
             rows.append([
                 fault.kind, fault.job ?? "(API)", "+" + format1(fault.injectedAt) + "s", outcome,
                 fault.timeToRecover.map { format1($0) + "s" } ?? "-",
@@ -73,7 +79,7 @@ public struct DemoSummary: Sendable {
             \(TextTable.render(rows))
 
             faults injected: \(faults.count), healed: \(healed), gave up as designed: \(gaveUp), unresolved: \(unresolved)
-            (an incident's time to recover counts from the resume or the restore)
+            (an incident's time to recover counts from the resume or the restore; a stall's from the freeze)
             API calls made: \(apiCalls) (\(methods))\(errors.isEmpty ? "" : "; answered with errors: \(errors)")
             """
     }

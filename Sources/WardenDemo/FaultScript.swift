@@ -5,7 +5,9 @@ import Warden
 /// The demo's faults, injected on a schedule measured in poll intervals, and the check of
 /// when each one was healed. Two scenes are incidents that last a while and then end: the
 /// project paused (every job stops) and a connection broken (its jobs stop); the warden holds
-/// the jobs while they last and heals them after the resume or the restore.
+/// the jobs while they last and heals them after the resume or the restore. One is a silent
+/// stall: a job's row counts freeze while it stays `running` with health `ok`; the warden's
+/// stall detection (`action: replace`, `afterSeconds` 3 polls) reports it and replaces the job.
 struct FaultScript {
     enum Kind: String, Sendable, CaseIterable {
         case failed = "job failed"
@@ -15,6 +17,7 @@ struct FaultScript {
         case serviceUnavailable = "API 503 burst"
         case rateLimited = "API 429 + Retry-After"
         case crashLoop = "fails on every recreate"
+        case silentStall = "silent stall"
         case connectionBroken = "connection broken"
         case projectPaused = "project paused"
 
@@ -26,7 +29,11 @@ struct FaultScript {
         case healed
         case healedAfterRestore = "healed after restore"
         case healedAfterResume = "healed after resume"
+        case stallReplaced = "stall reported, replaced"
         case gaveUp = "gave up (as designed)"
+
+        /// Counted as healed in the summary: everything but the designed give-up.
+        var isHealed: Bool { self != .gaveUp }
     }
 
     struct Fault: Sendable {
@@ -40,6 +47,8 @@ struct FaultScript {
         var sawOutage = false
         var outcome: Outcome?
         var resolvedAt: Double?
+        /// A silent stall: when the demo saw the warden's `job-stalled` about the frozen job.
+        var detectedAt: Double?
         /// Incidents: when the script resumes the project or restores the connection.
         var endsAt: Double?
         var endedAt: Double?
@@ -95,11 +104,12 @@ struct FaultScript {
         // The crash loop comes early: it takes a few recreates to give up. The broken
         // connection is job(1)'s (orders-kinesis: orders and inventory); it is restored between
         // the warden's first and second retest (one poll, then two, after it saw the failures).
-        // The pause comes last, once every earlier fault is resolved.
+        // The silent stall (job(0) again, long healed) is found 3 to 5 polls later, before the
+        // 503 burst. The pause comes last, once every earlier fault is resolved.
         schedule = [
             Scene(at: 2 * p, kind: .failed, job: job(0)), Scene(at: 3 * p, kind: .crashLoop, job: job(4)),
             Scene(at: 4 * p, kind: .canceled, job: job(1)), Scene(at: 6 * p, kind: .suspended, job: job(2)),
-            Scene(at: 7 * p, kind: .errorHealth, job: job(3)),
+            Scene(at: 7 * p, kind: .errorHealth, job: job(3)), Scene(at: 8 * p, kind: .silentStall, job: job(0)),
             Scene(at: 9 * p, kind: .connectionBroken, job: job(1), lasts: 2.5 * p),
             Scene(at: 14 * p, kind: .serviceUnavailable), Scene(at: 17 * p, kind: .rateLimited),
             Scene(at: 20 * p, kind: .projectPaused, lasts: 2.5 * p),
@@ -114,7 +124,10 @@ struct FaultScript {
             else { break }  // not ready yet (a job not up, an earlier fault open): try again at the next step
             schedule.removeFirst()
             faults.append(fault)
-            display.event("FAULT    \(fault.headline)")
+            let note =
+                fault.kind == .silentStall
+                ? " (rows frozen, still running/ok; stall detection: report, then replace, after 3 polls)" : ""
+            display.event("FAULT    \(fault.headline)\(note)")
         }
         for index in faults.indices {
             if let endsAt = faults[index].endsAt, faults[index].endedAt == nil, endsAt <= now {
@@ -122,7 +135,9 @@ struct FaultScript {
             }
         }
         for index in faults.indices where faults[index].outcome == nil {
-            if let outcome = await check(&faults[index], emulator: emulator, supervisor: supervisor) {
+            if let outcome = await check(
+                &faults[index], now: now, emulator: emulator, supervisor: supervisor, display: display)
+            {
                 faults[index].outcome = outcome
                 faults[index].resolvedAt = now
                 let seconds = faults[index].timeToRecover.map { format1($0) } ?? "?"
@@ -131,6 +146,9 @@ struct FaultScript {
                     switch outcome {
                     case .healedAfterResume: "healed \(seconds)s after the resume"
                     case .healedAfterRestore: "healed \(seconds)s after the restore"
+                    case .stallReplaced:
+                        "stall reported after \(fault.detectedAt.map { format1($0 - fault.injectedAt) } ?? "?")s, "
+                            + "replacement running after \(seconds)s"
                     default: "\(outcome.rawValue) after \(seconds)s"
                     }
                 display.event("RESOLVED \(fault.headline): \(how)")
@@ -145,11 +163,14 @@ struct FaultScript {
         let mark = await supervisor.cyclesCompleted
         var fault = Fault(kind: kind, job: scene.job, injectedAt: now, cycleMark: mark)
         switch kind {
+        // Both hit the lists every cycle starts with, not the metrics reads of stall detection
+        // (which a warden skips quietly when they fail).
         case .serviceUnavailable:
-            _ = try? await emulator.inject(.status(503, count: 12, method: "GET"))
+            _ = try? await emulator.inject(.status(503, count: 12, method: "GET", pathPattern: Self.lists))
             return fault
         case .rateLimited:
-            _ = try? await emulator.inject(.status(429, retryAfter: .seconds(2), count: 1, method: "GET"))
+            _ = try? await emulator.inject(
+                .status(429, retryAfter: .seconds(2), count: 1, method: "GET", pathPattern: Self.lists))
             return fault
         case .connectionBroken:
             guard let job = scene.job, let connection = connectionOf[job] else { return nil }
@@ -181,8 +202,10 @@ struct FaultScript {
             fault.endsAt = now + scene.lasts
             await emulator.pauseProject()
             return fault
-        case .failed, .canceled, .suspended, .errorHealth, .crashLoop:
-            guard let job = scene.job, let running = await runningJob(on: job, emulator: emulator) else { return nil }
+        case .failed, .canceled, .suspended, .errorHealth, .crashLoop, .silentStall:
+            guard let job = scene.job, let running = await runningJob(on: job, emulator: emulator),
+                !faults.contains(where: { $0.job == job && $0.outcome == nil })
+            else { return nil }
             fault.faultedJobID = running.id
             switch kind {
             case .failed, .crashLoop:
@@ -191,6 +214,8 @@ struct FaultScript {
                 try? await emulator.cancelJob(id: running.id)
             case .suspended:
                 try? await emulator.suspendJob(id: running.id)
+            case .silentStall:
+                try? await emulator.stallJob(id: running.id)
             case .errorHealth:
                 try? await emulator.setHealth(
                     jobID: running.id,
@@ -217,7 +242,9 @@ struct FaultScript {
         }
     }
 
-    private func check(_ fault: inout Fault, emulator: PolarisEmulator, supervisor: JobSupervisor) async -> Outcome? {
+    private func check(
+        _ fault: inout Fault, now: Double, emulator: PolarisEmulator, supervisor: JobSupervisor, display: DemoDisplay
+    ) async -> Outcome? {
         switch fault.kind {
         case .failed, .canceled, .errorHealth:
             guard let job = fault.job, let running = await runningJob(on: job, emulator: emulator) else { return nil }
@@ -226,6 +253,16 @@ struct FaultScript {
             guard let id = fault.faultedJobID else { return nil }
             let job = await emulator.job(id: id)
             return job?.executionStatus == .running && job?.health.status == .ok ? .healed : nil
+        case .silentStall:
+            // Reported: the warden's job-stalled about the frozen job; replaced: a new job runs.
+            guard let job = fault.job, let frozen = fault.faultedJobID else { return nil }
+            if fault.detectedAt == nil, display.sawEvent(WardenEvent.jobStalled.rawValue, jobID: frozen) {
+                fault.detectedAt = now
+            }
+            guard fault.detectedAt != nil, let running = await runningJob(on: job, emulator: emulator) else {
+                return nil
+            }
+            return running.id != frozen ? .stallReplaced : nil
         case .serviceUnavailable:
             let api = await supervisor.apiState
             if api != .ok { fault.sawOutage = true }
@@ -256,6 +293,9 @@ struct FaultScript {
             return nil
         }
     }
+
+    /// The list endpoints (`GET …/jobs`, `GET …/connections`), not `…/jobs/{id}/metrics`.
+    static let lists = "/(jobs|connections)$"
 
     private func runningJob(on table: String, emulator: PolarisEmulator) async -> Job? {
         await emulator.jobs(onTable: table).last {
