@@ -1,3 +1,4 @@
+import Foundation
 import PolarisAPI
 import Testing
 
@@ -131,5 +132,140 @@ struct ConfigLoaderMinifiedTests {
             }
             #expect(mismatches.isEmpty, "\(bytes.count) bytes: \(mismatches.prefix(10))")
         }
+    }
+
+    // MARK: The scanner's value is JSONDecoder's
+
+    /// `JSONDecoder`'s `JSONValue` for `bytes`, nil when it rejects them (the loader's
+    /// reference before the scanner built the value itself).
+    static func decoded(_ bytes: [UInt8]) -> JSONValue? {
+        try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+    }
+
+    /// Equal, with doubles compared bit for bit (`-0.0` is not `0.0`) and `.int` never `.double`.
+    static func identical(_ a: JSONValue?, _ b: JSONValue?) -> Bool {
+        switch (a, b) {
+        case (.none, .none): return true
+        case (.double(let x)?, .double(let y)?): return x.bitPattern == y.bitPattern
+        case (.array(let x)?, .array(let y)?): return x.count == y.count && zip(x, y).allSatisfy { identical($0, $1) }
+        case (.object(let x)?, .object(let y)?):
+            return x.count == y.count && x.allSatisfy { key, value in y[key].map { identical(value, $0) } ?? false }
+        default: return a == b
+        }
+    }
+
+    /// A small deterministic generator (SplitMix64), so a failure reproduces.
+    struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static let edgeNumbers = [
+        "0", "-0", "0.0", "-0.0", "3.0", "1e2", "1E+2", "1.5e1", "1e-2", "0.1", "-7.25", "1e-400", "-1e-400", "1e400",
+        "-1e400", "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+        "123456789012345678901234567890", "9007199254740992", "9007199254740993", "9007199254740993.0",
+        "9007199254740993.5", "9007199254740992.0", "9007199254740991.0", "-9007199254740993.0", "1e18", "9.3e18",
+        "9.223372036854775807e18", "12345678901234567.0", "1.7976931348623157e308", "1.8e308", "2.5e-324",
+        "4.9e-324", "100000000000000000000.0", "2147483647", "2147483647.0", "0.30000000000000004",
+        "1.0000000000000001",
+        "0e0", "-0e-0", "0.000e5", "10e-1", "15e-1",
+    ]
+
+    static func randomNumber(_ random: inout SplitMix) -> String {
+        let digits = (0..<Int.random(in: 1...22, using: &random)).map { _ in
+            String(Int.random(in: 0...9, using: &random))
+        }
+        var text = Int.random(in: 0..<4, using: &random) == 0 ? "-" : ""
+        text += digits.first == "0" && digits.count > 1 ? "1" + digits.dropFirst().joined() : digits.joined()
+        if Bool.random(using: &random) {
+            text += "." + (Bool.random(using: &random) ? "0" : String(Int.random(in: 0...999_999, using: &random)))
+        }
+        if Int.random(in: 0..<3, using: &random) == 0 {
+            text +=
+                ["e", "E", "e+", "e-"].randomElement(using: &random)! + String(Int.random(in: 0...330, using: &random))
+        }
+        return text
+    }
+
+    @Test func numbersAreReadAsJSONDecoderReadsThem() {
+        var random = SplitMix(state: 14)
+        var mismatches: [String] = []
+        for literal in Self.edgeNumbers + (0..<20_000).map({ _ in Self.randomNumber(&random) }) {
+            let bytes = Array(literal.utf8)
+            let ours = JSONNumber.value(bytes[...], isInteger: !literal.contains(where: { ".eE".contains($0) }))
+            let reference = Self.decoded(Array("[\(literal)]".utf8))?.arrayValue?.first
+            if !Self.identical(ours, reference) { mismatches.append("\(literal): \(String(describing: ours))") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(20))")
+    }
+
+    static let edgeDocuments: [[UInt8]] =
+        [
+            #"{"a": 1, "a": 2}"#, #"{"a": {"b": 1}, "b": [1, {"c": "x", "c": "y"}], "a": "z"}"#,
+            #"["\ud800"]"#, #"["\udc00"]"#, #"["\ud800\u0041"]"#, #"["\ud83d\ude00"]"#, #"["\ud800\ud800"]"#,
+            #"{"\ud800": 1}"#, #"["\u0000 \/ \b\f\n\r\t \" \\ \u00e9 é 日本 😀"]"#, #"{"e\u0301": 1, "é": 2}"#,
+            "\u{FEFF}{\"a\": [true, false, null]}", "[]", "{}", "\"text\"", "17", "-0.0", "[1e400]", "[1e-400]",
+        ].map { Array($0.utf8) } + [
+            [0x5B, 0x22, 0xFF, 0x22, 0x5D], [0x5B, 0x22, 0xC3, 0x22, 0x5D], [0x5B, 0x22, 0xED, 0xA0, 0x80, 0x22, 0x5D],
+            [0x5B, 0x22, 0xC0, 0xAF, 0x22, 0x5D], [0x7B, 0x22, 0xF0, 0x9F, 0x98, 0x22, 0x3A, 0x31, 0x7D],
+            [0x5B, 0x22, 0xC3, 0x5C, 0x6E, 0x22, 0x5D],
+            [0x5B, 0x22, 0xE2, 0x82, 0x5C, 0x75, 0x30, 0x30, 0x41, 0x43, 0x22, 0x5D],
+        ]
+
+    static func randomString(_ random: inout SplitMix) -> String {
+        let pieces = [
+            "a", "job", " ", "é", "日本", "😀", "\\n", "\\\"", "\\\\", "\\/", "\\u00e9", "\\u0000", "\\ud83d\\ude00",
+            "\\ud800", "\\udfff", "\\u12AB", "\\t", "e\u{301}",
+        ]
+        return (0..<Int.random(in: 0...6, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
+    }
+
+    static func randomDocument(_ random: inout SplitMix, depth: Int = 0) -> String {
+        switch Int.random(in: 0..<(depth > 3 ? 5 : 8), using: &random) {
+        case 0: return ["true", "false", "null"].randomElement(using: &random)!
+        case 1, 2: return randomNumber(&random)
+        case 3, 4: return "\"\(randomString(&random))\""
+        case 5:
+            let count = Int.random(in: 0...5, using: &random)
+            return "[" + (0..<count).map { _ in randomDocument(&random, depth: depth + 1) }.joined(separator: ",") + "]"
+        default:
+            let count = Int.random(in: 0...5, using: &random)
+            let members = (0..<count).map { _ in
+                // Few distinct keys, so objects repeat keys.
+                let key =
+                    Bool.random(using: &random)
+                    ? ["a", "b", "é", "e\u{301}"].randomElement(using: &random)! : randomString(&random)
+                return "\"\(key)\": \(randomDocument(&random, depth: depth + 1))"
+            }
+            return "{" + members.joined(separator: ", ") + "}"
+        }
+    }
+
+    @Test func documentsAreReadAsJSONDecoderReadsThem() throws {
+        var random = SplitMix(state: 2026)
+        var documents = Self.edgeDocuments
+        documents.append(Array(try String(contentsOf: ConfigTestFiles.example, encoding: .utf8).utf8))
+        for testCase in BadConfigCase.all {
+            documents.append(Array(try String(contentsOfFile: testCase.path, encoding: .utf8).utf8))
+        }
+        documents += (0..<3000).map { _ in Array(Self.randomDocument(&random).utf8) }
+        var compared = 0
+        var mismatches: [String] = []
+        for bytes in documents {
+            // Syntax errors are the scanner's alone; JSONDecoder accepts some of them.
+            guard let map = try? JSONSourceMap.scan(bytes) else { continue }
+            compared += 1
+            if !Self.identical(map.value, Self.decoded(bytes)) {
+                mismatches.append(String(decoding: bytes.prefix(200), as: UTF8.self))
+            }
+        }
+        #expect(compared > 2000)
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(10))")
     }
 }

@@ -43,7 +43,7 @@ public enum ConfigLoader {
 
     /// Validates a config document; `source` labels the problems (a file name).
     public static func parse(_ bytes: [UInt8], source: String) throws(ConfigError) -> WardenConfig {
-        // 1. Syntax, with positions: our own strict scanner (see JSONSourceMap for why).
+        // 1. Syntax: our own strict scanner (see JSONSourceMap for why); positions on demand.
         let map: JSONSourceMap
         do {
             map = try JSONSourceMap.scan(bytes)
@@ -56,12 +56,9 @@ public enum ConfigLoader {
                         path: "", message: error.message, line: location.line, column: location.column)
                 ])
         }
-        // 2. The value: JSONDecoder, so numbers become JSONValue exactly as elsewhere.
-        let document: JSONValue
-        do {
-            document = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch {
-            // The scanner accepted it, so this is an encoding problem (such as invalid UTF-8).
+        // 2. The value, read by the same pass, as JSONDecoder would decode it into JSONValue.
+        guard let document = map.value else {
+            // The syntax is valid, so this is an encoding problem (such as invalid UTF-8).
             throw ConfigError(
                 source: source,
                 problems: [ConfigProblem(path: "", message: "not a valid JSON document (is it UTF-8?)")])

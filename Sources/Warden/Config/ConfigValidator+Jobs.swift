@@ -125,9 +125,11 @@ extension ConfigValidator {
         var nameIndex: [String: Int] = [:]
         var tableOwner: [String: (name: String, index: Int)] = [:]
         let connectionNames = connections.map { $0.map(\.name) }
+        let declared = connectionNames.map(Set.init)
         for (index, element) in elements.enumerated() {
             let elementPath = ConfigPath.element(path, index)
-            guard let job = job(element, at: elementPath, connectionNames: connectionNames) else { continue }
+            guard let job = job(element, at: elementPath, connectionNames: connectionNames, declared: declared)
+            else { continue }
             if let name = job.name {
                 if let first = nameIndex[name] {
                     report(
@@ -167,7 +169,10 @@ extension ConfigValidator {
         var table: String?
     }
 
-    private mutating func job(_ value: JSONValue, at path: String, connectionNames: [String]?) -> JobParts? {
+    /// `declared`: `connectionNames` as a set, so checking every job's connection stays linear.
+    private mutating func job(
+        _ value: JSONValue, at path: String, connectionNames: [String]?, declared: Set<String>?
+    ) -> JobParts? {
         guard let members = object(value, at: path) else { return nil }
         rejectUnknownKeys(members, at: path, allowed: Self.jobKeys)
         var parts = JobParts()
@@ -234,7 +239,7 @@ extension ConfigValidator {
             let connectionPath = ConfigPath.member(sourcePath, "connectionName")
             if let connection = required("connectionName", in: source, at: sourcePath).flatMap({
                 nonEmptyString($0, at: connectionPath)
-            }), let connectionNames, !connectionNames.contains(connection) {
+            }), let connectionNames, let declared, !declared.contains(connection) {
                 var message =
                     "connection \"\(connection)\" is not declared in connections; declare it, or add "
                     + "{\"name\": \"\(connection)\", \"managed\": false} for a connection managed outside the warden"

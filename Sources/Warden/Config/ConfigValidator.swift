@@ -4,7 +4,8 @@ import PolarisAPI
 /// none. The section rules live in the `ConfigValidator+…` extensions; this file holds the
 /// typed accessors that report wrong types, missing keys and unknown keys uniformly.
 struct ConfigValidator {
-    let map: JSONSourceMap
+    /// Positions for problems (found on the first problem).
+    var map: JSONSourceMap
     private var problems: [(order: Int, sequence: Int, problem: ConfigProblem)] = []
     /// String values that are, or look like, secrets: removed from every message and path.
     private var secrets: Set<String> = []
@@ -210,6 +211,8 @@ struct ConfigValidator {
     /// Polaris API keys start with `pok_`; one anywhere in the document (a job spec, a
     /// description, a credential name) is a leaked key, whatever key holds it.
     mutating func rejectAPIKeysAnywhere(in value: JSONValue, at path: String) {
+        // Most documents hold none: then no path is built for any of their values.
+        if path.isEmpty, !Self.containsAPIKey(value) { return }
         if secretPaths.contains(path) { return }
         switch value {
         case .string(let text) where text.hasPrefix("pok_"):
@@ -234,6 +237,16 @@ struct ConfigValidator {
                 rejectAPIKeysAnywhere(in: member, at: memberPath)
             }
         default: break
+        }
+    }
+
+    /// Whether a string or a key anywhere in `value` starts with `pok_`.
+    private static func containsAPIKey(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string(let text): text.hasPrefix("pok_")
+        case .array(let elements): elements.contains(where: containsAPIKey)
+        case .object(let members): members.contains { $0.key.hasPrefix("pok_") || containsAPIKey($0.value) }
+        default: false
         }
     }
 

@@ -1,3 +1,11 @@
+import PolarisAPI
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// Builds config paths (`jobs[2].spec.target.tableName`) the same way for the scanner and the
 /// validator, so a problem's path finds its position in the file.
 enum ConfigPath {
@@ -50,30 +58,66 @@ struct JSONSyntaxError: Error, Sendable {
     var location: SourceLocation
 }
 
-/// Where every key and array element of a JSON document starts, by config path, found by a
-/// strict RFC 8259 scanner.
+/// A JSON document checked by a strict RFC 8259 scanner: its value, and where every key and
+/// array element starts, by config path.
 ///
 /// `JSONDecoder` says only "The given data was not valid JSON" on Linux (no position), accepts
 /// trailing commas, and silently keeps one of two duplicate keys. A config must say where it is
 /// wrong, must not depend on a lenient parser, and must not let a repeated key hide a setting,
-/// so the loader scans the bytes itself first. The positions also order the problems as they
-/// appear in the file.
+/// so the loader scans the bytes itself. The positions also order the problems as they appear
+/// in the file.
+///
+/// One pass reads the syntax and builds the value, in time linear in the size of the file
+/// whatever its line structure. Positions are needed only for problems: the map of paths to
+/// positions is built by a second pass, on the first lookup (or at once when a key is repeated).
 struct JSONSourceMap: Sendable {
-    /// Path → where its key (for an object member) or value (for an array element or the
-    /// document) starts. The first occurrence wins for a duplicate key.
-    var locations: [String: SourceLocation] = [:]
+    /// The document, as `JSONDecoder` decodes it into a `JSONValue` (the first of two duplicate
+    /// keys wins; numbers as in `JSONValue.init(from:)`). Nil when the syntax is valid but
+    /// `JSONDecoder` would reject it: invalid UTF-8 in a string, an unpaired surrogate escape,
+    /// a number out of range.
+    let value: JSONValue?
     /// Keys repeated in one object: the path, its first and its repeated position.
-    var duplicateKeys: [(path: String, first: SourceLocation, repeated: SourceLocation)] = []
+    private(set) var duplicateKeys: [(path: String, first: SourceLocation, repeated: SourceLocation)] = []
+
+    private let bytes: [UInt8]
+    private var locationsByPath: [String: SourceLocation]?
 
     /// Scans `bytes`; throws the first syntax error with its line and column.
     static func scan(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONSourceMap {
-        var scanner = Scanner(bytes: bytes)
-        try scanner.scanDocument()
-        return scanner.map
+        var scanner = Scanner(bytes: bytes, recordsPaths: false)
+        let document = try scanner.scanDocument()
+        // Not `nil`: JSONValue is ExpressibleByNilLiteral, so a bare nil here would be `.null`.
+        let value: JSONValue? = scanner.isRepresentable ? .some(document) : .none
+        var map = JSONSourceMap(value: value, bytes: bytes)
+        if scanner.hasDuplicateKeys { map.recordPaths() }
+        return map
     }
 
-    func location(of path: String) -> SourceLocation? {
+    private init(value: JSONValue?, bytes: [UInt8]) {
+        self.value = value
+        self.bytes = bytes
+    }
+
+    /// Path → where its key (for an object member) or value (for an array element or the
+    /// document) starts. The first occurrence wins for a duplicate key.
+    var locations: [String: SourceLocation] {
+        mutating get {
+            if locationsByPath == nil { recordPaths() }
+            return locationsByPath ?? [:]
+        }
+    }
+
+    mutating func location(of path: String) -> SourceLocation? {
         locations[path]
+    }
+
+    /// The second pass: the same scanner, recording every path's position.
+    private mutating func recordPaths() {
+        var scanner = Scanner(bytes: bytes, recordsPaths: true)
+        // The first pass accepted the syntax, so this pass cannot throw.
+        _ = try? scanner.scanDocument()
+        locationsByPath = scanner.locations
+        duplicateKeys = scanner.duplicateKeys
     }
 }
 
@@ -137,45 +181,68 @@ struct LineTable: Sendable {
     }
 }
 
+/// The strict scanner. Builds the document's value as it goes; with `recordsPaths`, also the
+/// position of every path and the repeated keys (the second pass, for problems only).
 private struct Scanner {
     static let maximumDepth = 256
 
     let bytes: [UInt8]
-    let lines: LineTable
+    let recordsPaths: Bool
     var index = 0
-    var map = JSONSourceMap()
+    /// False once a string or number is found that `JSONDecoder` would reject.
+    var isRepresentable = true
+    var hasDuplicateKeys = false
+    var locations: [String: SourceLocation] = [:]
+    var duplicateKeys: [(path: String, first: SourceLocation, repeated: SourceLocation)] = []
+    /// Built on first use: only errors and the second pass need positions.
+    private var lineTable: LineTable?
 
-    init(bytes: [UInt8]) {
+    init(bytes: [UInt8], recordsPaths: Bool) {
         self.bytes = bytes
-        lines = LineTable(bytes)
+        self.recordsPaths = recordsPaths
+        if recordsPaths { lineTable = LineTable(bytes) }
     }
 
-    mutating func scanDocument() throws(JSONSyntaxError) {
+    mutating func scanDocument() throws(JSONSyntaxError) -> JSONValue {
         // A UTF-8 byte order mark, as some Windows editors write.
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
         skipWhitespace()
         guard index < bytes.count else { throw failure("the file is empty; expected a JSON object") }
-        map.locations[""] = lines.location(index)
-        try scanValue(path: "", depth: 0)
+        if recordsPaths { locations[""] = location(index) }
+        let value = try scanValue(path: "", depth: 0)
         skipWhitespace()
         if index < bytes.count {
             throw failure("unexpected \(describe(bytes[index])) after the end of the JSON document")
         }
+        return value
     }
 
-    private mutating func scanValue(path: String, depth: Int) throws(JSONSyntaxError) {
+    private mutating func location(_ offset: Int) -> SourceLocation {
+        if let lineTable { return lineTable.location(offset) }
+        let table = LineTable(bytes)
+        lineTable = table
+        return table.location(offset)
+    }
+
+    private mutating func scanValue(path: String, depth: Int) throws(JSONSyntaxError) -> JSONValue {
         guard depth < Self.maximumDepth else {
             throw failure("nesting deeper than \(Self.maximumDepth) levels")
         }
         guard index < bytes.count else { throw failure("unexpected end of file; expected a value") }
         switch bytes[index] {
-        case UInt8(ascii: "{"): try scanObject(path: path, depth: depth)
-        case UInt8(ascii: "["): try scanArray(path: path, depth: depth)
-        case UInt8(ascii: "\""): _ = try scanString()
-        case UInt8(ascii: "t"): try scanLiteral("true")
-        case UInt8(ascii: "f"): try scanLiteral("false")
-        case UInt8(ascii: "n"): try scanLiteral("null")
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try scanNumber()
+        case UInt8(ascii: "{"): return try scanObject(path: path, depth: depth)
+        case UInt8(ascii: "["): return try scanArray(path: path, depth: depth)
+        case UInt8(ascii: "\""): return .string(try scanString())
+        case UInt8(ascii: "t"):
+            try scanLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try scanLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try scanLiteral("null")
+            return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try scanNumber()
         case UInt8(ascii: "'"): throw failure("strings must be in double quotes (\"), not single quotes")
         case UInt8(ascii: "/"): throw failure("comments are not allowed in JSON")
         case UInt8(ascii: "T"), UInt8(ascii: "F"), UInt8(ascii: "N"):
@@ -184,13 +251,14 @@ private struct Scanner {
         }
     }
 
-    private mutating func scanObject(path: String, depth: Int) throws(JSONSyntaxError) {
+    private mutating func scanObject(path: String, depth: Int) throws(JSONSyntaxError) -> JSONValue {
         index += 1  // {
         skipWhitespace()
         if peek(UInt8(ascii: "}")) {
             index += 1
-            return
+            return .object([:])
         }
+        var members: [String: JSONValue] = [:]
         var seen: [String: SourceLocation] = [:]
         while true {
             skipWhitespace()
@@ -200,96 +268,123 @@ private struct Scanner {
                 if bytes[index] == UInt8(ascii: "/") { throw failure("comments are not allowed in JSON") }
                 throw failure("unexpected \(describe(bytes[index])); expected a key in double quotes")
             }
-            let keyLocation = lines.location(index)
+            let keyOffset = index
             let key = try scanString()
-            let memberPath = ConfigPath.member(path, key)
-            if let first = seen[key] {
-                map.duplicateKeys.append((memberPath, first, keyLocation))
-            } else {
-                seen[key] = keyLocation
-                if map.locations[memberPath] == nil { map.locations[memberPath] = keyLocation }
+            var memberPath = ""
+            if recordsPaths {
+                let keyLocation = location(keyOffset)
+                memberPath = ConfigPath.member(path, key)
+                if let first = seen[key] {
+                    duplicateKeys.append((memberPath, first, keyLocation))
+                } else {
+                    seen[key] = keyLocation
+                    if locations[memberPath] == nil { locations[memberPath] = keyLocation }
+                }
             }
             skipWhitespace()
             guard peek(UInt8(ascii: ":")) else { throw failure(expecting: "':' after the key") }
             index += 1
             skipWhitespace()
-            try scanValue(path: memberPath, depth: depth + 1)
+            // The first of two duplicate keys wins, as in JSONDecoder, which never decodes the
+            // repeated key's value: what it holds cannot make the document unrepresentable.
+            let isRepeated = members[key] != nil
+            let wasRepresentable = isRepresentable
+            let value = try scanValue(path: memberPath, depth: depth + 1)
+            if isRepeated {
+                hasDuplicateKeys = true
+                isRepresentable = wasRepresentable
+            } else {
+                members[key] = value
+            }
             skipWhitespace()
             if peek(UInt8(ascii: ",")) {
                 index += 1
             } else if peek(UInt8(ascii: "}")) {
                 index += 1
-                return
+                return .object(members)
             } else {
                 throw failure(expecting: "',' or '}' after an object member")
             }
         }
     }
 
-    private mutating func scanArray(path: String, depth: Int) throws(JSONSyntaxError) {
+    private mutating func scanArray(path: String, depth: Int) throws(JSONSyntaxError) -> JSONValue {
         index += 1  // [
         skipWhitespace()
         if peek(UInt8(ascii: "]")) {
             index += 1
-            return
+            return .array([])
         }
-        var count = 0
+        var elements: [JSONValue] = []
         while true {
             skipWhitespace()
             if peek(UInt8(ascii: "]")) { throw failure("trailing comma before ']'") }
-            let elementPath = ConfigPath.element(path, count)
-            if index < bytes.count, map.locations[elementPath] == nil {
-                map.locations[elementPath] = lines.location(index)
+            var elementPath = ""
+            if recordsPaths {
+                elementPath = ConfigPath.element(path, elements.count)
+                if index < bytes.count, locations[elementPath] == nil {
+                    locations[elementPath] = location(index)
+                }
             }
-            try scanValue(path: elementPath, depth: depth + 1)
-            count += 1
+            elements.append(try scanValue(path: elementPath, depth: depth + 1))
             skipWhitespace()
             if peek(UInt8(ascii: ",")) {
                 index += 1
             } else if peek(UInt8(ascii: "]")) {
                 index += 1
-                return
+                return .array(elements)
             } else {
                 throw failure(expecting: "',' or ']' after an array element")
             }
         }
     }
 
-    /// Scans a string starting at its opening quote; returns its decoded value (needed for keys).
+    /// Scans a string starting at its opening quote; returns its decoded value.
     private mutating func scanString() throws(JSONSyntaxError) -> String {
         let start = index
         index += 1  // "
-        var scalars = String.UnicodeScalarView()
-        var raw: [UInt8] = []
-        func flush() {
-            if !raw.isEmpty {
-                scalars.append(contentsOf: String(decoding: raw, as: UTF8.self).unicodeScalars)
-                raw.removeAll(keepingCapacity: true)
+        // Most strings have no escape: their bytes are the value.
+        let contentStart = index
+        var isASCII = true
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                index += 1
+                let content = contentStart..<index - 1
+                // ASCII is valid UTF-8: no validation pass.
+                if isASCII {
+                    return bytes.withUnsafeBufferPointer {
+                        String(decoding: UnsafeBufferPointer(rebasing: $0[content]), as: UTF8.self)
+                    }
+                }
+                return decode(bytes[content])
             }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            if byte >= 0x80 { isASCII = false }
+            index += 1
         }
+        var utf8 = Array(bytes[contentStart..<index])
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
                 index += 1
-                flush()
-                return String(scalars)
+                return decode(utf8[...])
             case UInt8(ascii: "\\"):
-                flush()
                 index += 1
                 guard index < bytes.count else { break }
                 let escape = bytes[index]
                 index += 1
                 switch escape {
-                case UInt8(ascii: "\""): scalars.append("\"")
-                case UInt8(ascii: "\\"): scalars.append("\\")
-                case UInt8(ascii: "/"): scalars.append("/")
-                case UInt8(ascii: "b"): scalars.append("\u{08}")
-                case UInt8(ascii: "f"): scalars.append("\u{0C}")
-                case UInt8(ascii: "n"): scalars.append("\n")
-                case UInt8(ascii: "r"): scalars.append("\r")
-                case UInt8(ascii: "t"): scalars.append("\t")
-                case UInt8(ascii: "u"): scalars.append(try scanUnicodeEscape())
+                case UInt8(ascii: "\""): utf8.append(UInt8(ascii: "\""))
+                case UInt8(ascii: "\\"): utf8.append(UInt8(ascii: "\\"))
+                case UInt8(ascii: "/"): utf8.append(UInt8(ascii: "/"))
+                case UInt8(ascii: "b"): utf8.append(0x08)
+                case UInt8(ascii: "f"): utf8.append(0x0C)
+                case UInt8(ascii: "n"): utf8.append(UInt8(ascii: "\n"))
+                case UInt8(ascii: "r"): utf8.append(UInt8(ascii: "\r"))
+                case UInt8(ascii: "t"): utf8.append(UInt8(ascii: "\t"))
+                case UInt8(ascii: "u"): utf8.append(contentsOf: UTF8.encode(try scanUnicodeEscape())!)
                 default:
                     index -= 2
                     throw failure(
@@ -300,7 +395,7 @@ private struct Scanner {
             case 0x00..<0x20:
                 throw failure("control character (\(describe(byte))) in a string; write it as an escape such as \\n")
             default:
-                raw.append(byte)
+                utf8.append(byte)
                 index += 1
             }
         }
@@ -308,7 +403,17 @@ private struct Scanner {
         throw failure("unterminated string (no closing \")")
     }
 
-    /// After `\u`: four hex digits, and a low surrogate escape after a high one.
+    /// The string of UTF-8 `bytes`; invalid UTF-8 (which JSONDecoder rejects) is repaired and
+    /// makes the document unrepresentable.
+    private mutating func decode(_ utf8: ArraySlice<UInt8>) -> String {
+        if let text = String(validating: utf8, as: UTF8.self) { return text }
+        isRepresentable = false
+        return String(decoding: utf8, as: UTF8.self)
+    }
+
+    /// After `\u`: four hex digits, and a low surrogate escape after a high one. An unpaired
+    /// surrogate (which JSONDecoder rejects) becomes U+FFFD and makes the document
+    /// unrepresentable.
     private mutating func scanUnicodeEscape() throws(JSONSyntaxError) -> Unicode.Scalar {
         let high = try scanHex4()
         if (0xD800..<0xDC00).contains(high), bytes.count >= index + 6,
@@ -323,7 +428,11 @@ private struct Scanner {
             }
             index = save
         }
-        return Unicode.Scalar(high) ?? "\u{FFFD}"
+        guard let scalar = Unicode.Scalar(high) else {
+            isRepresentable = false
+            return "\u{FFFD}"
+        }
+        return scalar
     }
 
     private mutating func scanHex4() throws(JSONSyntaxError) -> UInt32 {
@@ -338,7 +447,9 @@ private struct Scanner {
         return value
     }
 
-    private mutating func scanNumber() throws(JSONSyntaxError) {
+    private mutating func scanNumber() throws(JSONSyntaxError) -> JSONValue {
+        let start = index
+        var isInteger = true
         if peek(UInt8(ascii: "-")) { index += 1 }
         guard index < bytes.count, isDigit(bytes[index]) else { throw failure(expecting: "a digit") }
         if bytes[index] == UInt8(ascii: "0") {
@@ -348,6 +459,7 @@ private struct Scanner {
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
         if peek(UInt8(ascii: ".")) {
+            isInteger = false
             index += 1
             guard index < bytes.count, isDigit(bytes[index]) else {
                 throw failure(expecting: "a digit after the decimal point")
@@ -355,6 +467,7 @@ private struct Scanner {
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
         if peek(UInt8(ascii: "e")) || peek(UInt8(ascii: "E")) {
+            isInteger = false
             index += 1
             if peek(UInt8(ascii: "+")) || peek(UInt8(ascii: "-")) { index += 1 }
             guard index < bytes.count, isDigit(bytes[index]) else {
@@ -362,6 +475,11 @@ private struct Scanner {
             }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
+        guard let value = JSONNumber.value(bytes[start..<index], isInteger: isInteger) else {
+            isRepresentable = false
+            return .null
+        }
+        return value
     }
 
     private mutating func scanLiteral(_ literal: String) throws(JSONSyntaxError) {
@@ -414,12 +532,56 @@ private struct Scanner {
         }
     }
 
-    private func failure(_ message: String) -> JSONSyntaxError {
-        JSONSyntaxError(message: message, location: lines.location(index))
+    private mutating func failure(_ message: String) -> JSONSyntaxError {
+        JSONSyntaxError(message: message, location: location(index))
     }
 
-    private func failure(expecting what: String) -> JSONSyntaxError {
+    private mutating func failure(expecting what: String) -> JSONSyntaxError {
         if index >= bytes.count { return failure("unexpected end of file; expected \(what)") }
         return failure("unexpected \(describe(bytes[index])); expected \(what)")
+    }
+}
+
+/// JSON numbers as `JSONValue.init(from:)` decodes them with `JSONDecoder` (swift-foundation):
+/// it tries `Int64` first, then `Double`.
+enum JSONNumber {
+    /// The value of a number literal the scanner accepted; nil when JSONDecoder rejects it
+    /// (out of the range of a Double).
+    static func value(_ literal: ArraySlice<UInt8>, isInteger: Bool) -> JSONValue? {
+        // A plain integer that fits is read exactly.
+        if isInteger, let integer = int64(literal) { return .int(integer) }
+        if !isInteger, let double = Double(String(decoding: literal, as: UTF8.self)), double.isFinite {
+            // JSONDecoder's Int64 reads a number with a fraction or exponent through a Double,
+            // exactly when it is whole and below 2^53 in magnitude (then through Decimal: left
+            // to JSONDecoder itself); otherwise Double reads it when finite.
+            if let integer = Int64(exactly: double) {
+                if double.magnitude < 0x1p53 { return .int(integer) }
+            } else {
+                return .double(double)
+            }
+        }
+        // The rare rest (integers beyond Int64, whole numbers ≥ 2^53 written with a fraction
+        // or exponent, overflow): JSONDecoder itself, on this number alone.
+        var document: [UInt8] = [UInt8(ascii: "[")]
+        document.append(contentsOf: literal)
+        document.append(UInt8(ascii: "]"))
+        return (try? JSONDecoder().decode([JSONValue].self, from: Data(document)))?.first
+    }
+
+    /// Digits with an optional minus sign, when the value fits in an Int64.
+    private static func int64(_ literal: ArraySlice<UInt8>) -> Int64? {
+        var digits = literal[...]
+        let negative = digits.first == UInt8(ascii: "-")
+        if negative { digits = digits.dropFirst() }
+        var value: Int64 = 0
+        for byte in digits {
+            let digit = Int64(byte &- UInt8(ascii: "0"))
+            let (shifted, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflow2) =
+                negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
+            if overflow1 || overflow2 { return nil }
+            value = next
+        }
+        return value
     }
 }
