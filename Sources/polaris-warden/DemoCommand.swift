@@ -13,8 +13,10 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: """
             Starts a Polaris emulator in this process, declares realistic Kinesis connections and streaming
             jobs, runs the real warden against it and injects faults: a failed job, a canceled job, a suspended
-            job, a job stuck in error health, a 503 burst, a 429 with Retry-After, and a job that fails every
-            time it is recreated until the warden gives up on it. Needs no network, no systemd and no root.
+            job, a job stuck in error health, a 503 burst, a 429 with Retry-After, a job that silently stops
+            ingesting (running, health ok, no new rows), a broken connection, a paused project, and a job that
+            fails every time it is recreated until the warden gives up on it. Needs no network, no systemd and
+            no root.
             """)
 
     @Option(help: "How long the demo runs, in seconds.")
