@@ -3,6 +3,7 @@
 #
 #   make bench [BENCH_ARGS="--jobs 100,1000"]       scale, RSS, READY=1 and recovery figures, then bench-incident
 #   make bench-incident [INCIDENT_ARGS="--jobs 1000"]   1,000 jobs failing at once: time to heal all, watchdog pings
+#   make bench-config [CONFIG_BENCH_ARGS="--jobs 1000,10000"]   config load + validate, minified and indented
 #   make chaos [CHAOS_SECONDS=600] [CHAOS_SEED=n]   fault-injection soak; non-zero on a violation
 #   make fuzz  [FUZZ_SECONDS=300] [FUZZ_TARGETS=config]   libFuzzer on the config loader and models
 
@@ -12,11 +13,12 @@ BENCH_DEB_PACKAGES := libsystemd-dev pkg-config python3
 BENCH_RELEASE_FLAGS := -c release --static-swift-stdlib --scratch-path .build-release
 BENCH_ARGS ?=
 INCIDENT_ARGS ?=
+CONFIG_BENCH_ARGS ?=
 CHAOS_SECONDS ?= 90
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: bench bench-incident chaos fuzz bench-deps bench-release
+.PHONY: bench bench-incident bench-config chaos fuzz bench-deps bench-release
 
 bench-deps:
 	$(call apt_ensure,$(BENCH_DEB_PACKAGES))
@@ -28,11 +30,17 @@ bench-release: bench-deps
 bench: bench-release
 	python3 bench/run.py $(BENCH_ARGS)
 	python3 bench/incident.py $(INCIDENT_ARGS)
+	python3 bench/config_load.py $(CONFIG_BENCH_ARGS)
 
 ## The release warden with WATCHDOG_USEC and a NOTIFY_SOCKET, 1,000 jobs at 10 requests/s, all
 ## failed at once: time to heal all, every WATCHDOG=1 gap, STATUS progress; non-zero on a miss.
 bench-incident: bench-release
 	python3 bench/incident.py $(INCIDENT_ARGS)
+
+## The release `polaris-warden check-config` on 1,000 and 10,000 jobs, minified (one line) and indented.
+bench-config: bench-deps
+	$(SWIFT) build $(BENCH_RELEASE_FLAGS) --product polaris-warden
+	python3 bench/config_load.py $(CONFIG_BENCH_ARGS)
 
 chaos: bench-release
 	CHAOS_SECONDS=$(CHAOS_SECONDS) python3 chaos/soak.py
