@@ -13,6 +13,15 @@ restored (its jobs fail with could_not_connect_to_source, its test fails). A job
 an affected table waits with the incident: its recovery is timed from the resume or restore,
 as are the incident's own recoveries.
 
+Stall detection is on (`supervisor.stall`: afterSeconds 3 polls, action replace, half the rate
+limit for metrics reads, so each job is read every ceil(jobs / reads per poll) polls). A "stall"
+fault freezes a running job's counters (it stays running with health ok); the driver unstalls
+some after a while, the rest wait for the warden to report and replace them (no other job
+fault picks a stalled job; an incident may still stop it). A stalled job does not count as
+recovered. A stall is only injected while its detection bound (afterSeconds +
+2 sample intervals) ends before the faults stop; one still in effect when they stop extends the
+settle window by that bound.
+
   CHAOS_SECONDS (default 90)  total run time, fault phase + settle phase
   CHAOS_SEED                  replay a run (the seed is printed at start and at the end)
 
@@ -31,6 +40,10 @@ Invariants (a violation each):
                limit; after a pause, by the project re-check (every 2 polls) and that heal
   incident-writes  more creates on the affected tables during a pause or a broken connection
                than there are affected tables: the warden must hold them, not recreate in a loop
+  false-stall  a job-stalled event (stall detection's, with WARDEN_STALL_SEC) about a job the
+               driver never stalled: its rows were growing (or it was not running + ok)
+  stall-unreported  a stalled job the warden replaced (it ended while still frozen, no other fault
+               touched it) without a job-stalled event about it
   gave-up      any job in gave-up: the budget (1000 attempts/hour) is far above what the fault
                rate can consume, so no fault pattern here justifies giving up
   state-file   the state file did not parse as JSON when read
@@ -51,6 +64,7 @@ import base64
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import sys
@@ -78,8 +92,23 @@ PROJECT_RECHECK_POLLS = 2
 CONNECTION_RECHECK_MAX = 300.0
 UNMANAGED = 4        # jobs on other tables/connection the warden must never touch
 TERMINAL = {"failed", "canceled", "completed"}
+# Stall detection (docs/configuration.md "Stall detection"): the shortest afterSeconds, replace,
+# half the rate limit for metrics reads (5 reads per 2 s poll at 5/s).
+STALL_AFTER = 3 * POLL
+STALL_SHARE = 0.5
+STALL_READS_PER_POLL = max(1, int(STALL_SHARE * RATE * POLL))
 HEALTH_CODES = ["internal_error", "out_of_memory", "unable_to_proceed", "lost_connection_to_source",
                 "invalid_input", "task_failure", "unknown_error"]
+
+
+def stall_interval(jobs: int = SEEDED + SECOND + FRESH) -> float:
+    """How often each running job's metrics are read: ceil(jobs / reads per poll) polls (+ jitter)."""
+    return -(-jobs // STALL_READS_PER_POLL) * POLL * 1.1
+
+
+def stall_bound() -> float:
+    """The documented detection bound: afterSeconds + 2 sample intervals."""
+    return STALL_AFTER + 2 * stall_interval()
 
 
 class Violations:
@@ -102,6 +131,14 @@ def table_of(job):
 
 def user_of(job, key):
     return ((job.get(key) or {}).get("username")) or ""
+
+
+def stalled(job):
+    """The emulator froze this job's counters (POST /_emulator/jobs/{id}/stall)."""
+    return bool((job.get("_emulator") or {}).get("stalled"))
+
+
+STALL_EVENT = re.compile(r" job-stalled .*\[(?=[^\]]*WARDEN_STALL_SEC=)[^\]]*POLARIS_JOB_ID=\"?([0-9A-Za-z-]+)")
 
 
 class Soak:
@@ -141,6 +178,12 @@ class Soak:
         # Delay faults make the request log (completion times) bunch up requests that were sent
         # apart: [start, end, extra requests allowed] per delay fault, end set once disarmed.
         self.delay_taints: list[list] = []
+        # Stall faults: {"id", "table", "started", "unstall_at" (None: left to the warden),
+        # "unstalled", "reported" (wall time the job-stalled line was seen), "touched" (other
+        # faults on the same job)}.
+        self.stalls: list[dict] = []
+        self.stall_reports: dict[str, float] = {}  # job id -> first time its job-stalled was seen
+        self.output_seen = 0
 
     # ---------------------------------------------------------------------------------------
     def setup(self):
@@ -166,7 +209,9 @@ class Soak:
             self.emulator.port, self.tables, POLL, rate=RATE, timeout=REQUEST_TIMEOUT,
             supervisor_extra={"unhealthyThreshold": 1, "healthyThreshold": 2, "lostConnectionThreshold": 1,
                               "pendingTimeoutSeconds": 6, "unknownTimeoutSeconds": 6,
-                              "maxConcurrentActions": MAX_CONCURRENT})
+                              "maxConcurrentActions": MAX_CONCURRENT,
+                              "stall": {"afterSeconds": STALL_AFTER, "action": "replace",
+                                        "metricsShare": STALL_SHARE}})
         config["connections"] = [harness.seed_connection_fields(name) for name in CONNECTIONS]
         config["jobs"] = [{"name": f"job-{table}", "spec": harness.seed_job_spec(table, self.connection_of[table])}
                           for table in self.tables]
@@ -207,7 +252,7 @@ class Soak:
         # against recovery).
         good = {t for t in self.tables if any(
             j["executionStatus"] == "running" and (j.get("health") or {}).get("status") != "error"
-            and table_of(j) == t for j in state["jobs"])}
+            and not stalled(j) and table_of(j) == t for j in state["jobs"])}
         with self.lock:
             still = []
             for wait in self.recovery_waits:
@@ -249,6 +294,7 @@ class Soak:
                 self.read_state_file()
                 self.poll_requests()
                 self.update_taints()
+                self.scan_stall_events()
             except Exception as error:  # the emulator is up for the whole run: report, go on
                 print(f"chaos: checker error: {error}", flush=True)
             self.stop_checker.wait(0.25)
@@ -267,11 +313,15 @@ class Soak:
         rng = self.rng
         kind = rng.choices(
             ["fail", "cancel", "suspend", "health-error", "health-warn", "hold", "5xx", "429", "delay", "drop",
-             "conn-test", "kill", "kill-after-fail", "kill-mid-create", "pause", "break"],
-            weights=[10, 5, 5, 6, 4, 4, 6, 4, 4, 4, 1, 2, 2, 2, 1, 1])[0]
+             "conn-test", "kill", "kill-after-fail", "kill-mid-create", "pause", "break", "stall"],
+            weights=[10, 5, 5, 6, 4, 4, 6, 4, 4, 4, 1, 2, 2, 2, 1, 1, 8])[0]
         admin = self.emulator.admin
-        jobs = self.managed_live_jobs()
+        # a stalled job is left to the warden (or the driver's unstall): only incidents also hit it
+        jobs = [j for j in self.managed_live_jobs() if not stalled(j)]
         job = rng.choice(jobs) if jobs else None
+        if job and kind in ("fail", "cancel", "suspend", "health-error", "health-warn", "hold", "kill-after-fail",
+                            "kill-mid-create"):
+            self.touch(job["id"], kind)
         try:
             if kind in ("fail", "kill-after-fail", "kill-mid-create") and job:
                 if kind == "kill-mid-create":
@@ -338,12 +388,47 @@ class Soak:
                 duration = rng.uniform(3, 10)
                 if time.time() + duration + 4 * POLL < self.fault_end:
                     self.start_incident("break", rng.choice(CONNECTIONS), duration)
+            elif kind == "stall" and job and job["executionStatus"] == "running" and \
+                    (job.get("health") or {}).get("status") == "ok" and not stalled(job) and \
+                    not (job.get("_emulator") or {}).get("held") and \
+                    not (self.incident is not None and table_of(job) in self.incident["tables"]) and \
+                    time.time() + stall_bound() + 2 * POLL < self.fault_end:
+                admin("POST", f"/_emulator/jobs/{job['id']}/stall")
+                now = time.time()
+                # some the source gets going again by itself, before or after the warden sees it
+                unstall_at = now + rng.uniform(2, stall_bound()) if rng.random() < 0.4 else None
+                with self.lock:
+                    self.stalls.append({"id": job["id"], "table": table_of(job), "started": now,
+                                        "unstall_at": unstall_at, "unstalled": None, "touched": []})
+                self.wait_recovery(job, kind)
+                self.note(kind)
             elif kind == "kill":
                 self.kill_and_restart(kind)
         except RuntimeError as error:
             # e.g. the job went terminal between the listing and the fault: not a fault injected
             if "HTTP 4" not in str(error):
                 raise
+
+    def touch(self, job_id, kind):
+        """Another fault hit a job the driver stalled: whatever ends it is not only the stall."""
+        for stall in self.stalls:
+            if stall["id"] == job_id:
+                stall["touched"].append(kind)
+
+    def scan_stall_events(self):
+        """Stall detection's job-stalled lines in the warden's output: first time seen per job."""
+        now = time.time()
+        if now - self.output_seen < 1.0:
+            return
+        self.output_seen = now
+        frozen = {stall["id"] for stall in self.stalls}
+        for match in STALL_EVENT.finditer(self.warden.output()):
+            job_id = match.group(1)
+            if job_id in self.stall_reports:
+                continue
+            self.stall_reports[job_id] = now
+            if job_id not in frozen:
+                self.violations.add("false-stall", f"job-stalled about {job_id}, which the driver never stalled")
 
     def taint(self, count, delay_ms):
         with self.lock:
@@ -395,6 +480,9 @@ class Soak:
             admin("POST", f"/_emulator/connections/{connection}/break",
                   {"message": f"chaos: AccessDenied on {connection}"})
         self.incident = incident
+        for stall in self.stalls:
+            if stall["table"] in incident["tables"]:
+                self.touch(stall["id"], kind)
         with self.lock:
             kept = []
             for wait in self.recovery_waits:
@@ -456,6 +544,13 @@ class Soak:
                 del self.held[jid]
         if self.incident is not None and now >= self.incident["ends"]:
             self.end_incident()
+        for stall in self.stalls:
+            if stall["unstall_at"] is not None and stall["unstalled"] is None and now >= stall["unstall_at"]:
+                try:
+                    self.emulator.admin("POST", f"/_emulator/jobs/{stall['id']}/unstall")
+                except RuntimeError:
+                    pass
+                stall["unstalled"] = now
         if self.conn_failure_until and now >= self.conn_failure_until:
             self.emulator.admin("DELETE", f"/_emulator/connections/{harness.SEED_CONNECTION}/test-failure")
             self.conn_failure_until = None
@@ -524,6 +619,14 @@ class Soak:
             extra = max(extra, allowance)
             reasons.append(f"{connection} held by the warden (last test failed, next due in "
                            f"{max(0.0, due - POLL * 1.1 - stopped):.1f}s): +{allowance:.1f}s")
+        frozen = {j["id"] for j in self.emulator.state()["jobs"]
+                  if stalled(j) and j["executionStatus"] not in TERMINAL and table_of(j) in self.tables}
+        if frozen:
+            # from the stop: a resumed or released job starts its clock again at its first sample
+            allowance = stall_bound() + 2 * POLL * 1.1 + START_DELAY + 1.0
+            extra = max(extra, allowance)
+            reasons.append(f"{len(frozen)} jobs still stalled (detection bound {stall_bound():.1f}s): "
+                           f"+{allowance:.1f}s")
         paused = [i for i in self.incidents if i["kind"] == "pause"
                   and i["ended"] > stopped - PROJECT_RECHECK_POLLS * POLL * 1.1]
         if paused:
@@ -569,7 +672,7 @@ class Soak:
             state = self.check_snapshot()
             good = {t for t in self.tables if any(
                 j["executionStatus"] == "running" and (j.get("health") or {}).get("status") == "ok"
-                and table_of(j) == t for j in state["jobs"])}
+                and not stalled(j) and table_of(j) == t for j in state["jobs"])}
             if len(good) == len(self.tables):
                 self.final_recovery = time.time() - started
                 break
@@ -596,10 +699,46 @@ class Soak:
                 self.violations.add("gave-up", f"{name} is in gave-up")
         self.check_lifetimes(state)
         self.check_incidents(state)
+        self.output_seen = 0
+        self.scan_stall_events()
+        self.check_stalls(state)
         self.check_requests()
         text = self.warden.output() + open(self.emulator.log_path, errors="replace").read()
         if self.key in text or self.key_b64 in text:
             self.violations.add("secret", "the API key appears in warden or emulator output")
+
+    def check_stalls(self, state):
+        """How each stall ended: reported by the warden (and the job replaced), unstalled by the
+        driver first, or ended by another fault. A frozen job that ended untouched by any other
+        fault was replaced by the warden for the stall, which it must have reported."""
+        by_id = {j["id"]: j for j in state["jobs"]}
+        self.stall_outcomes: dict[str, int] = {}
+        self.stall_detections: list[float] = []
+        self.stall_late: list[str] = []
+        for stall in self.stalls:
+            job = by_id.get(stall["id"]) or {}
+            ended = job.get("executionStatus") in TERMINAL
+            reported = self.stall_reports.get(stall["id"])
+            if reported is not None and (stall["unstalled"] is None or reported < stall["unstalled"]):
+                outcome = "reported, replaced" if ended else "reported"
+                self.stall_detections.append(reported - stall["started"])
+                if reported - stall["started"] > stall_bound():
+                    # a restarted warden starts its round robin of metrics reads afresh
+                    restarts = sum(1 for t in self.incarnations if stall["started"] < t < reported)
+                    self.stall_late.append(f"{stall['table']} {reported - stall['started']:.1f}s "
+                                           f"({restarts} warden restarts meanwhile)")
+            elif stall["unstalled"] is not None:
+                outcome = "unstalled first"
+            elif ended and stall["touched"]:
+                outcome = "ended by " + stall["touched"][0]
+            elif ended:
+                outcome = "replaced unreported"
+                self.violations.add("stall-unreported", f"{stall['table']}: job {stall['id']} stalled at "
+                                                        f"+{stall['started'] - self.incarnations[0]:.0f}s ended "
+                                                        f"without a job-stalled event")
+            else:
+                outcome = "still stalled"  # the final recovery check reports the table
+            self.stall_outcomes[outcome] = self.stall_outcomes.get(outcome, 0) + 1
 
     def check_lifetimes(self, state):
         """From the emulator's timestamps: no two jobs on a table alive at once, and no job
@@ -693,6 +832,14 @@ class Soak:
                   flush=True)
         for line in self.incident_lines:
             print(f"chaos: incident {line}", flush=True)
+        if self.stalls:
+            detections = self.stall_detections
+            print(f"chaos: stalls {len(self.stalls)}: {json.dumps(dict(sorted(self.stall_outcomes.items())))}; "
+                  + (f"job-stalled seen {min(detections):.1f}-{max(detections):.1f}s after the freeze "
+                     if detections else "none reported ")
+                  + f"(bound {stall_bound():.1f}s without kills: afterSeconds {STALL_AFTER:g} + 2 sample intervals; "
+                  f"{STALL_READS_PER_POLL} metrics reads per poll for {len(self.tables)} jobs)"
+                  + (f"; past the bound: {', '.join(self.stall_late)}" if self.stall_late else ""), flush=True)
         print(f"chaos: fault kinds {json.dumps(dict(sorted(self.fault_kinds.items())))}; {len(self.records)} API requests, "
               f"max {self.max_window} in 1 s (limit {RATE + max(1, int(RATE)):g}); {self.refused_creates} creates refused with 409; "
               f"{self.snapshots} snapshots, {self.state_reads} state-file reads; settled in "
