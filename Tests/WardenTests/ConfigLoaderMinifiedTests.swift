@@ -6,7 +6,7 @@ import Testing
 
 /// Configs written on one line (`jq -c`, deployment tools): they load like the same config
 /// indented, and positions near the end of a long line are exact. Correctness only; the time
-/// to load them is measured by `make bench-config` (bench/config-load).
+/// to load them is measured by `make bench-config` (bench/config_load.py).
 @Suite("Config loader, minified configs")
 struct ConfigLoaderMinifiedTests {
     /// A valid config with `jobs` jobs, on one line (`indented: false`) or one member per line.
