@@ -4,6 +4,7 @@
 #   make bench [BENCH_ARGS="--jobs 100,1000"]       scale, RSS, READY=1 and recovery figures, then bench-incident
 #   make bench-incident [INCIDENT_ARGS="--jobs 1000"]   1,000 jobs failing at once: time to heal all, watchdog pings
 #   make bench-config [CONFIG_BENCH_ARGS="--jobs 1000,10000"]   config load + validate, minified and indented
+#   make bench-stall [STALL_BENCH_ARGS="--jobs 100,1000"]   stall detection: metrics reads/s, stall to job-stalled
 #   make chaos [CHAOS_SECONDS=600] [CHAOS_SEED=n]   fault-injection soak; non-zero on a violation
 #   make fuzz  [FUZZ_SECONDS=300] [FUZZ_TARGETS=config]   libFuzzer on the config loader and models
 
@@ -14,11 +15,12 @@ BENCH_RELEASE_FLAGS := -c release --static-swift-stdlib --scratch-path .build-re
 BENCH_ARGS ?=
 INCIDENT_ARGS ?=
 CONFIG_BENCH_ARGS ?=
+STALL_BENCH_ARGS ?=
 CHAOS_SECONDS ?= 90
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: bench bench-incident bench-config chaos fuzz bench-deps bench-release
+.PHONY: bench bench-incident bench-config bench-stall chaos fuzz bench-deps bench-release
 
 bench-deps:
 	$(call apt_ensure,$(BENCH_DEB_PACKAGES))
@@ -31,6 +33,7 @@ bench: bench-release
 	python3 bench/run.py $(BENCH_ARGS)
 	python3 bench/incident.py $(INCIDENT_ARGS)
 	python3 bench/config_load.py $(CONFIG_BENCH_ARGS)
+	python3 bench/stall.py $(STALL_BENCH_ARGS)
 
 ## The release warden with WATCHDOG_USEC and a NOTIFY_SOCKET, 1,000 jobs at 10 requests/s, all
 ## failed at once: time to heal all, every WATCHDOG=1 gap, STATUS progress; non-zero on a miss.
@@ -41,6 +44,11 @@ bench-incident: bench-release
 bench-config: bench-deps
 	$(SWIFT) build $(BENCH_RELEASE_FLAGS) --product polaris-warden
 	python3 bench/config_load.py $(CONFIG_BENCH_ARGS)
+
+## The release warden with stall detection on 100 and 1,000 jobs (every job read every 2 s poll):
+## metrics requests per second, and stall to job-stalled against afterSeconds + 2 polls.
+bench-stall: bench-release
+	python3 bench/stall.py $(STALL_BENCH_ARGS)
 
 chaos: bench-release
 	CHAOS_SECONDS=$(CHAOS_SECONDS) python3 chaos/soak.py
