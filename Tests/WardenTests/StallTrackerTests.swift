@@ -99,18 +99,23 @@ import Testing
             ])
     }
 
-    @Test func samplerPicksRoundRobinWithinTheBudget() {
-        let names = ["a", "b", "c", "d", "e"]
-        var cursor: String?
-        var seen: [[String]] = []
-        for _ in 0..<3 {
-            let (picked, next) = StallSampler.pick(names, after: cursor, budget: 2)
-            seen.append(picked)
-            cursor = next
+    @Test func samplerPicksTheLeastRecentlySampledWithinTheBudget() {
+        let t = { (seconds: Double) in Self.start.addingTimeInterval(seconds) }
+        let candidates: [(name: String, lastSampledAt: Date?)] = [
+            ("a", t(30)), ("b", nil), ("c", t(10)), ("d", t(10)), ("e", nil),
+        ]
+        #expect(StallSampler.leastRecentlySampled(candidates, budget: 3) == ["b", "e", "c"])
+        #expect(StallSampler.leastRecentlySampled(candidates, budget: 10) == ["b", "e", "c", "d", "a"])
+        #expect(StallSampler.leastRecentlySampled(candidates, budget: 0).isEmpty)
+        // Rotating: sampled jobs go to the back, so five jobs at two a cycle are all read in 3 cycles.
+        var times: [String: Date?] = ["a": nil, "b": nil, "c": nil, "d": nil, "e": nil]
+        var seen: Set<String> = []
+        for cycle in 0..<3 {
+            let picked = StallSampler.leastRecentlySampled(times.map { ($0.key, $0.value) }, budget: 2)
+            for name in picked { times[name] = t(Double(cycle)) }
+            seen.formUnion(picked)
         }
-        #expect(seen == [["a", "b"], ["c", "d"], ["e", "a"]])
-        #expect(StallSampler.pick(names, after: "zzz", budget: 2).picked == ["a", "b"], "a vanished cursor wraps")
-        #expect(StallSampler.pick(["a", "b"], after: nil, budget: 5).picked == ["a", "b"])
+        #expect(seen.count == 5)
     }
 
     @Test func budgetAndNeed() {

@@ -37,9 +37,10 @@ extension JobSupervisor {
             metrics?.stallSampled(reads: 0, stalled: 0)
             return []
         }
-        candidates.sort()  // the round robin's cursor is a name
-        let (picked, cursor) = StallSampler.pick(candidates, after: stallCursor, budget: stallBudgetPerCycle)
-        stallCursor = cursor
+        // Least recently sampled first (kept in the state file), so a restart does not start the
+        // rotation over at the first name.
+        let picked = StallSampler.leastRecentlySampled(
+            candidates.map { ($0, state.jobs[$0]?.stall?.lastSampledAt) }, budget: stallBudgetPerCycle)
 
         let client = self.client
         let reads: [(String, String, IngestionJobTotals?)] = await withTaskGroup(

@@ -81,8 +81,6 @@ public actor JobSupervisor {
     /// the current `STATUS=` line; set by the daemon.
     var progressHandler: (@Sendable (_ status: String?) -> Void)?
     var lastProgressStatus: ContinuousClock.Instant?
-    /// The last job whose metrics were read (stall detection's round robin).
-    var stallCursor: String?
 
     public init(
         config: WardenConfig, client: PolarisClient, store: StateStore?, initialState: WardenState = WardenState(),

@@ -115,20 +115,21 @@ public enum StallSampler {
         return Int((Double(jobs) * pollSeconds / interval).rounded(.up))
     }
 
-    /// Up to `budget` of `candidates` (sorted ascending) starting after `cursor`, round robin;
-    /// returns them and the new cursor. Every candidate gets its turn in ⌈n / budget⌉ cycles.
-    public static func pick(_ candidates: [String], after cursor: String?, budget: Int) -> (
-        picked: [String], cursor: String?
-    ) {
-        guard !candidates.isEmpty, budget > 0 else { return ([], cursor) }
-        if candidates.count <= budget { return (candidates, nil) }
-        let start = cursor.map { last in candidates.firstIndex { $0 > last } ?? 0 } ?? 0
-        var picked: [String] = []
-        var index = start
-        while picked.count < budget {
-            picked.append(candidates[index])
-            index = (index + 1) % candidates.count
+    /// Up to `budget` of `candidates`, the least recently sampled first (never sampled before
+    /// all others, then by name): every candidate gets its turn within ⌈n / budget⌉ cycles, and
+    /// the order survives a restart because the sample times are in the state file.
+    public static func leastRecentlySampled(_ candidates: [(name: String, lastSampledAt: Date?)], budget: Int)
+        -> [String]
+    {
+        guard budget > 0 else { return [] }
+        let ordered = candidates.sorted { lhs, rhs in
+            switch (lhs.lastSampledAt, rhs.lastSampledAt) {
+            case (nil, .some): return true
+            case (.some, nil): return false
+            case (let left?, let right?) where left != right: return left < right
+            default: return lhs.name < rhs.name
+            }
         }
-        return (picked, picked.last)
+        return ordered.prefix(budget).map(\.name)
     }
 }
