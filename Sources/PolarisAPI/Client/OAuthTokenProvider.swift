@@ -102,12 +102,6 @@ actor OAuthTokenProvider {
     }
 }
 
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
-}
-
 extension Duration {
     /// Whole nanoseconds, clamped to Int64.
     var nanosecondsClamped: Int64 {
