@@ -47,9 +47,7 @@ extension JobSupervisor {
     func ordered(_ writes: [(DesiredJob, JobAction)]) -> [(DesiredJob, JobAction)] {
         guard writes.count > 1 else { return writes }
         let keyed = writes.map { write in
-            let since = lastObserved[write.0.name]?.lastUpdatedTimestamp.map {
-                Date(timeIntervalSince1970: Double($0.seconds) + Double($0.nanoseconds) / 1e9)
-            }
+            let since = lastObserved[write.0.name]?.lastUpdatedTimestamp?.date
             return (write, HealOrder.Key(name: write.0.name, priority: write.0.priority, since: since))
         }
         return keyed.sorted { HealOrder.precedes($0.1, $1.1) }.map(\.0)

@@ -88,10 +88,13 @@ extension JobSupervisor {
     /// Metrics reads per cycle: `stall.metricsShare` of the rate limit over one poll interval.
     var stallBudgetPerCycle: Int {
         StallSampler.budgetPerCycle(
-            share: config.supervisor.stall?.metricsShare ?? SupervisorSettings.Stall().metricsShare,
+            share: stallMetricsShare,
             maxRequestsPerSecond: config.polaris.maxRequestsPerSecond,
             pollSeconds: config.supervisor.pollIntervalSeconds)
     }
+
+    /// `stall.metricsShare`, or its default when only jobs turn detection on.
+    var stallMetricsShare: Double { (config.supervisor.stall ?? SupervisorSettings.Stall()).metricsShare }
 
     /// A warning when the metrics budget cannot read every watched job at least every
     /// `afterSeconds / 3`; nil when it can (or detection is off). Logged at start and shown by `plan`.
@@ -105,7 +108,7 @@ extension JobSupervisor {
         let interval = Int((Double(watched.count) / Double(budget)).rounded(.up) * poll)
         return
             "stall detection: \(watched.count) jobs need \(needed) metrics reads per poll to be read every "
-            + "\(Int(max(poll, shortest / 3))) s, but the budget (\(Int((config.supervisor.stall?.metricsShare ?? 0.2) * 100)) % "
+            + "\(Int(max(poll, shortest / 3))) s, but the budget (\(Int(stallMetricsShare * 100)) % "
             + "of \(Self.format(config.polaris.maxRequestsPerSecond))/s) allows \(budget): each job is read about every "
             + "\(interval) s, so stalls are found later; raise stall.metricsShare or maxRequestsPerSecond"
     }
