@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(
             name: "PolarisEmulatorTests",
             dependencies: [
-                "PolarisEmulator", "PolarisAPI",
+                "PolarisEmulator", "PolarisAPI", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import PolarisAPI
 import PolarisEmulator
+import TestSupport
 import Testing
 
 /// Job totals (`GET /jobs/{id}/metrics`, api-reference §4.8) that grow while a streaming job
@@ -354,18 +355,7 @@ struct MetricsGrowthTests {
         .deletingLastPathComponent().appendingPathComponent(".build/debug/polaris-emulator").path
 
     /// Runs the built `polaris-emulator` to completion (it exits at once on a bad flag).
-    static func runCLI(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    static func runCLI(_ arguments: [String]) throws -> FinishedProcess { try runProcess(binary, arguments) }
 
     @Test func theCLIFlagSetsTheRate() async throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {

@@ -154,18 +154,6 @@ struct ConfigLoaderMinifiedTests {
         }
     }
 
-    /// A small deterministic generator (SplitMix64), so a failure reproduces.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let edgeNumbers = [
         "0", "-0", "0.0", "-0.0", "3.0", "1e2", "1E+2", "1.5e1", "1e-2", "0.1", "-7.25", "1e-400", "-1e-400", "1e400",
         "-1e400", "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
@@ -177,7 +165,7 @@ struct ConfigLoaderMinifiedTests {
         "0e0", "-0e-0", "0.000e5", "10e-1", "15e-1",
     ]
 
-    static func randomNumber(_ random: inout SplitMix) -> String {
+    static func randomNumber(_ random: inout SeededRandom) -> String {
         let digits = (0..<Int.random(in: 1...22, using: &random)).map { _ in
             String(Int.random(in: 0...9, using: &random))
         }
@@ -194,7 +182,7 @@ struct ConfigLoaderMinifiedTests {
     }
 
     @Test func numbersAreReadAsJSONDecoderReadsThem() {
-        var random = SplitMix(state: 14)
+        var random = SeededRandom(seed: 14)
         var mismatches: [String] = []
         for literal in Self.edgeNumbers + (0..<20_000).map({ _ in Self.randomNumber(&random) }) {
             let bytes = Array(literal.utf8)
@@ -218,7 +206,7 @@ struct ConfigLoaderMinifiedTests {
             [0x5B, 0x22, 0xE2, 0x82, 0x5C, 0x75, 0x30, 0x30, 0x41, 0x43, 0x22, 0x5D],
         ]
 
-    static func randomString(_ random: inout SplitMix) -> String {
+    static func randomString(_ random: inout SeededRandom) -> String {
         let pieces = [
             "a", "job", " ", "é", "日本", "😀", "\\n", "\\\"", "\\\\", "\\/", "\\u00e9", "\\u0000", "\\ud83d\\ude00",
             "\\ud800", "\\udfff", "\\u12AB", "\\t", "e\u{301}",
@@ -226,7 +214,7 @@ struct ConfigLoaderMinifiedTests {
         return (0..<Int.random(in: 0...6, using: &random)).map { _ in pieces.randomElement(using: &random)! }.joined()
     }
 
-    static func randomDocument(_ random: inout SplitMix, depth: Int = 0) -> String {
+    static func randomDocument(_ random: inout SeededRandom, depth: Int = 0) -> String {
         switch Int.random(in: 0..<(depth > 3 ? 5 : 8), using: &random) {
         case 0: return ["true", "false", "null"].randomElement(using: &random)!
         case 1, 2: return randomNumber(&random)
@@ -248,7 +236,7 @@ struct ConfigLoaderMinifiedTests {
     }
 
     @Test func documentsAreReadAsJSONDecoderReadsThem() throws {
-        var random = SplitMix(state: 2026)
+        var random = SeededRandom(seed: 2026)
         var documents = Self.edgeDocuments
         documents.append(Array(try String(contentsOf: ConfigTestFiles.example, encoding: .utf8).utf8))
         for testCase in BadConfigCase.all {
