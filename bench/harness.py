@@ -125,6 +125,17 @@ def parse_ts(text: str) -> float:
     return seconds + float("0." + (frac or "0"))
 
 
+def wait_for(predicate, timeout, period=0.2, what="condition"):
+    """The first truthy value of `predicate()`, polled every `period` s; TimeoutError after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(period)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
 def percentile(values, p):
     if not values:
         return float("nan")

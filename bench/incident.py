@@ -40,16 +40,6 @@ BEGIN, END = "<!-- incident -->", "<!-- /incident -->"
 ROW_NAME = "1,000 jobs failing at once: time to heal all, watchdog pings never late"
 
 
-def wait_for(predicate, timeout, period=0.2, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(period)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
 def statuses(notify):
     """(monotonic time, STATUS text) of every notification that carries one."""
     out = []
@@ -80,7 +70,7 @@ def run(jobs, rate, poll, timeout, watchdog_sec, keep):
               "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     try:
         warden.start()
-        wait_for(lambda: notify.first("READY=1"), timeout=300, what="READY=1")
+        harness.wait_for(lambda: notify.first("READY=1"), timeout=300, what="READY=1")
         result["ready_s"] = notify.first("READY=1") - warden.started_at
         # Steady state: adoption checks each adopted job's spec once (a bounded number per
         # cycle); wait for a whole cycle without such a GET.
@@ -89,7 +79,7 @@ def run(jobs, rate, poll, timeout, watchdog_sec, keep):
         while True:
             emulator.clear_requests()
             mark = len(notify.cycle_ends())
-            wait_for(lambda: len(notify.cycle_ends()) >= mark + 1, timeout=poll * 4 + 120, what="a cycle")
+            harness.wait_for(lambda: len(notify.cycle_ends()) >= mark + 1, timeout=poll * 4 + 120, what="a cycle")
             if not any(r["method"] == "GET" and "/jobs/" in r["path"] for r in emulator.requests()):
                 break
             if time.monotonic() - warm > 1800:
@@ -126,7 +116,7 @@ def run(jobs, rate, poll, timeout, watchdog_sec, keep):
 
         target = jobs / rate + 3 * poll
         # the full state of 2,000 jobs every 2 s: coarse, and light on a 2-core machine
-        wait_for(healed, timeout=target * 3 + 120, period=2.0, what="every job running again")
+        harness.wait_for(healed, timeout=target * 3 + 120, period=2.0, what="every job running again")
         result["heal_s"] = progress[-1][0]
         result["heal_after_injection_s"] = time.monotonic() - fail_end_mono
         result["target_s"] = target

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import math
 import os
@@ -31,6 +32,9 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+
+# A shorter default poll than harness.wait_for: the scale run times cycles closely.
+wait_for = functools.partial(harness.wait_for, period=0.05)
 from harness import percentile  # noqa: E402
 
 TARGET_CPU_MS_10K = 150
@@ -64,16 +68,6 @@ class Sampler(threading.Thread):
     def stop(self):
         self._halt.set()
         self.join(timeout=2)
-
-
-def wait_for(predicate, timeout, period=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(period)
-    raise TimeoutError(f"timed out waiting for {what}")
 
 
 def group_cycles(records, poll):

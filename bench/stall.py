@@ -49,16 +49,6 @@ METRICS_ROUTE = "GET /jobs/{jobId}/metrics"
 STALL_EVENT = re.compile(r" job-stalled .*\[(?=[^\]]*WARDEN_STALL_SEC=)[^\]]*POLARIS_JOB_ID=\"?([0-9A-Za-z-]+)")
 
 
-def wait_for(predicate, timeout, period=0.2, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(period)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
 def busiest_second(stamps):
     stamps = sorted(stamps)
     busiest, low = 0, 0
@@ -90,13 +80,13 @@ def run_one(jobs, args, rng):
                 raise RuntimeError(f"the warden exited: {warden.output()[-600:]}")
             return notify.first("READY=1")
 
-        wait_for(ready, timeout=300, what="READY=1")
+        harness.wait_for(ready, timeout=300, what="READY=1")
         print(f"stall: {jobs} jobs adopted, waiting for adoption's drift checks ...", flush=True)
         warm = time.monotonic()
         while True:
             emulator.clear_requests()
             mark = len(notify.cycle_ends())
-            wait_for(lambda: len(notify.cycle_ends()) >= mark + 1, timeout=args.poll * 4 + 120, what="a cycle")
+            harness.wait_for(lambda: len(notify.cycle_ends()) >= mark + 1, timeout=args.poll * 4 + 120, what="a cycle")
             if not any(r["route"] == "GET /jobs/{jobId}" for r in emulator.requests()):
                 break
             if time.monotonic() - warm > 600:
@@ -106,13 +96,13 @@ def run_one(jobs, args, rng):
         # Metrics requests per second over whole cycles (cycle end to cycle end).
         print(f"stall: {jobs} jobs: metrics reads over {args.window} cycles ...", flush=True)
         mark = len(notify.cycle_ends())
-        wait_for(lambda: len(notify.cycle_ends()) >= mark + 1, timeout=args.poll * 4 + 60, what="a cycle")
+        harness.wait_for(lambda: len(notify.cycle_ends()) >= mark + 1, timeout=args.poll * 4 + 60, what="a cycle")
         emulator.clear_requests()
         start_wall = notify.cycle_ends()[-1]
         start_count = emulator.counters()["byRoute"].get(METRICS_ROUTE, 0)
         start_cpu = warden.cpu_seconds()
         mark = len(notify.cycle_ends())
-        wait_for(lambda: len(notify.cycle_ends()) >= mark + args.window, timeout=args.poll * args.window * 4 + 60,
+        harness.wait_for(lambda: len(notify.cycle_ends()) >= mark + args.window, timeout=args.poll * args.window * 4 + 60,
                  what=f"{args.window} cycles")
         end_wall = notify.cycle_ends()[mark + args.window - 1]
         end_cpu = warden.cpu_seconds()
