@@ -79,7 +79,7 @@ public struct EmulatorConfiguration: Sendable {
 }
 
 /// The spelling of a warning health status on the wire. The reference leaves open which one
-/// the live service sends (api-reference §4.6, §4.10), so clients must be tested against both.
+/// the live service sends (docs/polaris/api-reference.md §4.6, §4.10), so clients must be tested against both.
 public enum HealthSpelling: String, Sendable, Codable, CaseIterable {
     case warn, warning
 }

@@ -14,7 +14,7 @@ import PolarisAPI
 ///   "resumeAnswer":"pending"|"running", "retryAfter":"sent"|"omitted"}`
 public struct LiveBehaviour: Sendable, Hashable, Codable {
     /// What the streaming job that `replaceRunning` replaces becomes.
-    /// [INFERRED] api-reference §4.7: "The old job presumably ends up `canceled` or superseded".
+    /// [INFERRED] docs/polaris/api-reference.md §4.7: "The old job presumably ends up `canceled` or superseded".
     public enum ReplacedJob: String, Sendable, Hashable, Codable, CaseIterable {
         /// `canceled` at once, health `error`/`canceled`.
         case canceled
@@ -26,7 +26,7 @@ public struct LiveBehaviour: Sendable, Hashable, Codable {
     }
 
     /// What a resume (`desiredExecutionStatus: running` on a suspended job) answers.
-    /// [INFERRED] api-reference §4.9: "suspended --desired=running--> pending/running".
+    /// [INFERRED] docs/polaris/api-reference.md §4.9: "suspended --desired=running--> pending/running".
     public enum ResumeAnswer: String, Sendable, Hashable, Codable, CaseIterable {
         /// Through `pending`, then `running` after the start delay.
         case pending
@@ -35,7 +35,7 @@ public struct LiveBehaviour: Sendable, Hashable, Codable {
     }
 
     /// Whether faults armed with a `Retry-After` send the header.
-    /// [INFERRED] api-reference §2.4 and §9: no `Retry-After` is documented for Polaris.
+    /// [INFERRED] docs/polaris/api-reference.md §2.4 and §9: no `Retry-After` is documented for Polaris.
     public enum RetryAfterHeader: String, Sendable, Hashable, Codable, CaseIterable {
         /// Sent as the fault says.
         case sent
@@ -45,12 +45,12 @@ public struct LiveBehaviour: Sendable, Hashable, Codable {
 
     /// The HTTP status of the refusal when a create names a table another streaming job holds:
     /// `400` (`code: "InvalidArgument"`) or `409` (`code: "AlreadyExists"`, the one observed v1
-    /// code, api-reference §2.1). [INFERRED] api-reference §4.7 and §9: `create_job` lists only
+    /// code, docs/polaris/api-reference.md §2.1). [INFERRED] docs/polaris/api-reference.md §4.7 and §9: `create_job` lists only
     /// 201/400/415, so 400 is likely; 409 is possible. Default 400.
     public var tableHeldStatus: Int
     /// The refusal's `message` when a table is held; nil keeps the emulator's own wording
     /// ("Table [t] already has a streaming ingestion job [id]. …"). The wording is
-    /// undocumented (§4.7), so tests set messages no client has seen before.
+    /// undocumented (docs/polaris/api-reference.md §4.7), so tests set messages no client has seen before.
     public var tableHeldMessage: String?
     /// [INFERRED] §4.7. Default `.canceled`.
     public var replacedJob: ReplacedJob

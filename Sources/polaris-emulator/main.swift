@@ -51,10 +51,14 @@ struct PolarisEmulatorCommand: AsyncParsableCommand {
 
     // The readings of the live behaviours the API reference marks [INFERRED] (`LiveBehaviour`).
 
-    @Option(help: "[INFERRED] Spelling of a warning health status: warn or warning (api-reference §4.6).")
+    @Option(
+        help: "[INFERRED] Spelling of a warning health status: warn or warning (docs/polaris/api-reference.md §4.6).")
     var healthSpelling: String = HealthSpelling.warn.rawValue
 
-    @Option(help: "[INFERRED] Status of the refusal when another streaming job holds the table: 400 or 409 (§4.7).")
+    @Option(
+        help:
+            "[INFERRED] Status of the refusal when another streaming job holds the table: 400 or 409 (docs/polaris/api-reference.md §4.7)."
+    )
     var tableHeldStatus: Int = LiveBehaviour.standard.tableHeldStatus
 
     @Option(help: "[INFERRED] Message of that refusal (default: the emulator's own wording).")
@@ -62,7 +66,7 @@ struct PolarisEmulatorCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "[INFERRED] What a job replaced by replaceRunning becomes: canceled, failed or running-until-stopped (§4.7)."
+            "[INFERRED] What a job replaced by replaceRunning becomes: canceled, failed or running-until-stopped (docs/polaris/api-reference.md §4.7)."
     )
     var replacedJob: String = LiveBehaviour.ReplacedJob.canceled.rawValue
 

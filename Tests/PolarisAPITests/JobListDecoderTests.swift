@@ -50,7 +50,7 @@ import Testing
     }
 
     /// A summary as the live service sends it for a job that has not started yet (the common
-    /// members of the docs' sample response, api-reference §0.1): `startedTimestamp` and
+    /// members of the docs' sample response, docs/polaris/api-reference.md §0.1): `startedTimestamp` and
     /// `completedTimestamp` `null`, `target.intervals: []`. Both decoders read it alike.
     @Test func liveSummaryWithNullTimestamps() throws {
         let user = #"{"username":"api-key-pok_vipgj...bjjvyo","userId":"a52cacf6-3ddc-48e5-8675-xxxxxxxxxxxx"}"#

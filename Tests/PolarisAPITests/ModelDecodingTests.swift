@@ -2,7 +2,7 @@ import Foundation
 import PolarisAPI
 import Testing
 
-/// Decoding of every documented body (api-reference §3–4), the seed's sample included.
+/// Decoding of every documented body (docs/polaris/api-reference.md §3–4), the seed's sample included.
 @Suite struct ModelDecodingTests {
     static let seedJobResponse = #"""
         {

@@ -3,7 +3,7 @@ import PolarisAPI
 import PolarisEmulator
 import Testing
 
-/// `idle`: "a streaming ingestion job has no data to ingest" (api-reference §4.5, §4.9). The
+/// `idle`: "a streaming ingestion job has no data to ingest" (docs/polaris/api-reference.md §4.5, §4.9). The
 /// emulator shows it on demand (a quiet Kinesis stream) and takes the job back to `running`.
 @Suite("Idle streaming jobs")
 struct IdleTests {

@@ -5,7 +5,7 @@ import PolarisEmulator
 import TestSupport
 import Testing
 
-/// Job totals (`GET /jobs/{id}/metrics`, api-reference §4.8) that grow while a streaming job
+/// Job totals (`GET /jobs/{id}/metrics`, docs/polaris/api-reference.md §4.8) that grow while a streaming job
 /// runs, a silent stall, and parse errors up to `maxParseExceptions` (issue 15).
 ///
 /// Growth follows the emulator clock, which also runs with wall time; the tests move it by

@@ -120,7 +120,7 @@ struct CrashLoopBudgetTests {
         var writes = 0
         // 200 cycles of 15 s stay inside the one-hour window.
         for index in 0..<200 {
-            let job: ObservedJob? = [failedJ1, errorJ1, polarisJob(.canceled), polarisJob(.suspended), nil][index % 5]
+            let job: LiveJob? = [failedJ1, errorJ1, polarisJob(.canceled), polarisJob(.suspended), nil][index % 5]
             let actions = harness.cycle(job, outcome: .created(jobID: "j1"))
             gaveUp += actions.filter { $0 == .report(.gaveUp(attempts: 2, windowSeconds: 3600)) }.count
             if harness.machine.gaveUpSince != nil { writes += actions.filter(\.isWrite).count }

@@ -8,16 +8,15 @@ import Testing
 @Suite struct IncidentsTests {
     static let start = Date(timeIntervalSince1970: 1_800_000_000)
 
-    static func failed(_ id: String, code: String? = "internal_error", status: ExecutionStatus = .failed) -> ObservedJob
-    {
-        ObservedJob(id: id, executionStatus: status, health: JobHealth(status: .error, code: code))
+    static func failed(_ id: String, code: String? = "internal_error", status: ExecutionStatus = .failed) -> LiveJob {
+        LiveJob(id: id, executionStatus: status, health: JobHealth(status: .error, code: code))
     }
 
     struct AttributionCase: CustomTestStringConvertible, Sendable {
         var name: String
         var projectPaused: Bool
         var brokenConnection: String?
-        var job: ObservedJob
+        var job: LiveJob
         var connection: String
         var expected: FailureAttribution
         var testDescription: String { name }
@@ -55,7 +54,7 @@ import Testing
             job: failed("a", code: "could_not_connect_to_source"), connection: "c", expected: .job),
         AttributionCase(
             name: "a running job is never attributed", projectPaused: true, brokenConnection: nil,
-            job: ObservedJob(id: "a", executionStatus: .running), connection: "c", expected: .job),
+            job: LiveJob(id: "a", executionStatus: .running), connection: "c", expected: .job),
     ]
 
     @Test(arguments: attributionCases) func attribution(_ row: AttributionCase) {

@@ -135,7 +135,7 @@ struct JobReconcilerDetailTests {
             var gaveUpReports = 0
             var leftGaveUp = 0
             for cycle in 0..<300 {
-                let job: ObservedJob? =
+                let job: LiveJob? =
                     Int.random(in: 0..<10, using: &chooser) == 0
                     ? nil
                     : polarisJob(

@@ -42,14 +42,14 @@ struct ReconcilerHarness {
 
     @discardableResult
     mutating func cycle(
-        _ job: ObservedJob?, drifted: Bool = false, test: ConnectionTestResult? = nil, outcome: ActionOutcome? = nil
+        _ job: LiveJob?, drifted: Bool = false, test: ConnectionTestResult? = nil, outcome: ActionOutcome? = nil
     ) -> [JobAction] {
         cycle(JobObservation(job: job, specDrifted: drifted, connectionTest: test), outcome: outcome)
     }
 
     /// Labels of `cycle`, for compact expectations.
     mutating func labels(
-        _ job: ObservedJob?, drifted: Bool = false, test: ConnectionTestResult? = nil, outcome: ActionOutcome? = nil
+        _ job: LiveJob?, drifted: Bool = false, test: ConnectionTestResult? = nil, outcome: ActionOutcome? = nil
     ) -> [String] {
         cycle(job, drifted: drifted, test: test, outcome: outcome).map(\.testLabel)
     }
@@ -107,15 +107,15 @@ extension JobHealth {
 }
 
 /// A job as the cycle observed it.
-func polarisJob(_ status: ExecutionStatus, _ health: JobHealth = .ok, id: String = "j1") -> ObservedJob {
-    ObservedJob(id: id, executionStatus: status, health: health)
+func polarisJob(_ status: ExecutionStatus, _ health: JobHealth = .ok, id: String = "j1") -> LiveJob {
+    LiveJob(id: id, executionStatus: status, health: health)
 }
 
 // MARK: - Table
 
 /// One cycle of a scenario, repeated `times` times with the same expectation.
 struct ReconcilerStep: Sendable {
-    var job: ObservedJob?
+    var job: LiveJob?
     var drifted = false
     var test: ConnectionTestResult?
     var outcome: ActionOutcome?
@@ -124,7 +124,7 @@ struct ReconcilerStep: Sendable {
 }
 
 func step(
-    _ job: ObservedJob?, drifted: Bool = false, test: ConnectionTestResult? = nil, then outcome: ActionOutcome? = nil,
+    _ job: LiveJob?, drifted: Bool = false, test: ConnectionTestResult? = nil, then outcome: ActionOutcome? = nil,
     _ expect: [String] = [], times: Int = 1
 ) -> ReconcilerStep {
     ReconcilerStep(job: job, drifted: drifted, test: test, outcome: outcome, expect: expect, times: times)
@@ -437,8 +437,8 @@ let reconcilerScenarios: [ReconcilerScenario] = [
         ], phase: "starting"),
 ]
 
-extension ObservedJob {
-    func withID(_ id: String) -> ObservedJob {
+extension LiveJob {
+    func withID(_ id: String) -> LiveJob {
         var copy = self
         copy.id = id
         return copy

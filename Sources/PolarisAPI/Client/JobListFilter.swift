@@ -1,4 +1,4 @@
-/// The query of `GET /jobs` (api-reference §4.2). Repeated values of one parameter OR
+/// The query of `GET /jobs` (docs/polaris/api-reference.md §4.2). Repeated values of one parameter OR
 /// together; different parameters AND.
 public struct JobListFilter: Sendable, Hashable {
     public var types: [String] = []

@@ -283,7 +283,7 @@ public final class PolarisClient: Sendable {
                         attempt: attempt))
                 if (200..<300).contains(status) { return responseBody }
                 if status == 401, tokenProvider != nil, !refreshedToken {
-                    // Polaris tokens live 5 minutes; refetch once and retry (api-reference §1.3).
+                    // Polaris tokens live 5 minutes; refetch once and retry (docs/polaris/api-reference.md §1.3).
                     refreshedToken = true
                     await tokenProvider?.invalidate()
                     attempt -= 1

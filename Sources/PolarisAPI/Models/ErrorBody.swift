@@ -1,6 +1,6 @@
 /// Polaris's error body (`ErrorResponse`), parsed defensively: bodies seen in the wild are
 /// `{"code","message",...}`, `{"message"}`, `{"code": 400, "message"}` and
-/// `{"error": {"code","message"}}` (api-reference §2.1).
+/// `{"error": {"code","message"}}` (docs/polaris/api-reference.md §2.1).
 public struct PolarisErrorBody: Hashable, Sendable, Codable {
     public var code: String?
     public var message: String?

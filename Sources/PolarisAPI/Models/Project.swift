@@ -1,4 +1,4 @@
-/// A Polaris project as `GET /v1/projects/{projectId}` returns it (api-reference §1.1): only
+/// A Polaris project as `GET /v1/projects/{projectId}` returns it (docs/polaris/api-reference.md §1.1): only
 /// `metadata.name` and `status.state` are read; the warden holds every write while the state
 /// is not `running` (a paused project fails every new job).
 public struct Project: Hashable, Sendable, Decodable {

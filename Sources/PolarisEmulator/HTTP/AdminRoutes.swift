@@ -52,7 +52,7 @@ import Foundation
 ///   `rowsPerSecond`, connections, tables, jobs (full, plus `_emulator.held`/`resetCount`/
 ///   `stopsAt`/`stalled`/`totals`).
 ///
-/// Incidents (api-reference §4 project pause; what a stopped job shows is [INFERRED]):
+/// Incidents (docs/polaris/api-reference.md §4 project pause; what a stopped job shows is [INFERRED]):
 /// - `POST /_emulator/project/pause` → project `paused`: every job that has not ended fails
 ///   (`internal_error`), and every new job fails until `POST /_emulator/project/resume`.
 /// - `POST /_emulator/connections/{name}/break` `{"message"?}` → its test answers 400 with the

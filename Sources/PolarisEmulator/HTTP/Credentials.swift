@@ -1,4 +1,4 @@
-/// Reads the `Authorization` header the way Polaris clients send it (api-reference §1.2,
+/// Reads the `Authorization` header the way Polaris clients send it (docs/polaris/api-reference.md §1.2,
 /// §4.10): `Basic base64("KEY:")` in standard or URL-safe base64, padded or not (the official
 /// SDK sends URL-safe), the legacy raw form `Basic KEY`, or `Bearer TOKEN`.
 ///

@@ -2,7 +2,7 @@ import Hummingbird
 import PolarisAPI
 
 /// Builds responses. Every JSON answer carries `Content-Type: application/json` because the
-/// official SDK refuses to deserialize without it (api-reference §4.10).
+/// official SDK refuses to deserialize without it (docs/polaris/api-reference.md §4.10).
 enum JSONResponse {
     static func make(_ status: HTTPResponse.Status, _ body: JSONValue, headers: HTTPFields = [:]) -> Response {
         var headers = headers

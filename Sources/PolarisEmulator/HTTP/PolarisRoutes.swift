@@ -2,7 +2,7 @@ import Hummingbird
 import PolarisAPI
 
 /// The Polaris API itself: Connections v1 and Jobs v1 under `/v1/projects/{projectId}`
-/// (api-reference §3, §4). Handlers only translate HTTP to `EmulatorStore` calls; the rules
+/// (docs/polaris/api-reference.md §3, §4). Handlers only translate HTTP to `EmulatorStore` calls; the rules
 /// live in the store.
 struct PolarisRoutes {
     let store: EmulatorStore
@@ -11,7 +11,7 @@ struct PolarisRoutes {
 
     func register(on router: Router<EmulatorRequestContext>) {
         let store = store
-        // The project itself (regional API, api-reference §1.1): its state tells a client
+        // The project itself (regional API, docs/polaris/api-reference.md §1.1): its state tells a client
         // whether jobs can run.
         router.get(RouterPath(Self.base)) { _, _ -> Response in JSONResponse.make(.ok, await store.projectJSON()) }
         registerConnections(on: router)

@@ -8,7 +8,7 @@ import Foundation
 #endif
 
 /// Reads request bodies: Polaris answers 415 when a body is not `application/json` and 400 when
-/// it does not parse (api-reference §2.2).
+/// it does not parse (docs/polaris/api-reference.md §2.2).
 enum RequestBodyReader {
     static let maxBodySize = 16 << 20
 

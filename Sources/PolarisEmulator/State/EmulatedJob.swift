@@ -3,7 +3,7 @@ import PolarisAPI
 /// A job as the emulator keeps it: the submitted spec plus lifecycle state.
 ///
 /// Responses have the members and shapes of the live service's (the docs' sample response,
-/// api-reference §0.1): a streaming job's `spec` is the request plus what the service fills in
+/// docs/polaris/api-reference.md §0.1): a streaming job's `spec` is the request plus what the service fills in
 /// (`LiveEcho.streamingSpec`), its streaming members are repeated at the top level, `target`
 /// carries `intervals: []`, and `startedTimestamp`/`completedTimestamp` are `null` until set.
 /// The wire fields that never change (`target`, the echoed spec and streaming fields, the

@@ -28,7 +28,7 @@ extension EmulatorStore {
     }
 
     /// Puts a running streaming job in `idle` (a quiet stream: "a streaming ingestion job has
-    /// no data to ingest", api-reference §4.5), or an idle one back to `running`. Asking for
+    /// no data to ingest", docs/polaris/api-reference.md §4.5), or an idle one back to `running`. Asking for
     /// the state a job is already in changes nothing; any other status is a 400.
     public func setIdle(jobID id: String, _ idle: Bool) throws(EmulatorError) {
         var job = try existingJob(id)
@@ -136,7 +136,7 @@ extension EmulatorStore {
     /// Adds `count` rows that could not be parsed to `numRowsSkippedByError` of a streaming job
     /// that has not ended, and logs them (`invalid_rows_found`); the job keeps its status and
     /// health. Once the total passes the job's `maxParseExceptions` (the echoed value; Polaris
-    /// fails a job "past this many", api-reference §4.3, §4.9) the job fails. `count` must be
+    /// fails a job "past this many", docs/polaris/api-reference.md §4.3, §4.9) the job fails. `count` must be
     /// positive.
     public func addParseErrors(jobID id: String, count: Int64) throws(EmulatorError) {
         guard count > 0 else { throw .invalid("count must be a positive integer.", target: "count") }
@@ -155,7 +155,7 @@ extension EmulatorStore {
         if skipped > limit {
             // [INFERRED] The health error code enum has no "too many parse exceptions" code;
             // `cannot_parse_source` ("The input source could not be parsed with the given
-            // format/configuration") is the closest documented one (api-reference §4.6).
+            // format/configuration") is the closest documented one (docs/polaris/api-reference.md §4.6).
             fail(
                 &job, code: "cannot_parse_source",
                 message: "Too many parse exceptions: \(skipped) rows could not be parsed, more than "

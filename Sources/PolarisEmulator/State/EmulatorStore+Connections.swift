@@ -1,6 +1,6 @@
 import PolarisAPI
 
-/// Connections v1 (api-reference §3): addressed by name, unique, immutable name and type.
+/// Connections v1 (docs/polaris/api-reference.md §3): addressed by name, unique, immutable name and type.
 extension EmulatorStore {
     static let connectionTypes: Set<String> = [
         "azure", "confluent", "confluent_schema_registry", "kafka", "kinesis", "push_streaming", "s3",

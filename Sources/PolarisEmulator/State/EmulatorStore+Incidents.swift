@@ -2,12 +2,12 @@ import PolarisAPI
 
 /// Incidents larger than one job: a paused project and a broken connection.
 ///
-/// What the docs say (api-reference §4, "project-pause"): after a project pause the jobs stop,
+/// What the docs say (docs/polaris/api-reference.md §4, "project-pause"): after a project pause the jobs stop,
 /// and while the project is paused every new job fails; after a resume the jobs must be
 /// recreated. How a stopped job shows is [INFERRED]: here it is `failed`, health `error` with
 /// code `internal_error` and a message naming the pause. A broken connection (a revoked role, a
 /// deleted stream) fails its jobs with `could_not_connect_to_source` and its test with a 400
-/// (api-reference §4 health codes; which AWS failure gives which code is [INFERRED]).
+/// (docs/polaris/api-reference.md §4 health codes; which AWS failure gives which code is [INFERRED]).
 extension EmulatorStore {
     static let projectPausedMessage = "The project is not running; its ingestion jobs stopped."
 

@@ -6,7 +6,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Jobs v1 (api-reference §4): creation rules, the lifecycle and the client-facing operations.
+/// Jobs v1 (docs/polaris/api-reference.md §4): creation rules, the lifecycle and the client-facing operations.
 extension EmulatorStore {
     // MARK: Lifecycle clock
 
@@ -80,7 +80,7 @@ extension EmulatorStore {
     /// `source.formatSettings.format` and `source.inputSchema[].dataType` must be values of the
     /// OpenAPI enums (`LiveEcho.validate`); one non-terminal streaming job per table, unless
     /// `replaceRunning`, which replaces the holder (`LiveBehaviour.replacedJob`).
-    /// `desiredExecutionStatus` is ignored (api-reference §4.5), so a spec copied back from a
+    /// `desiredExecutionStatus` is ignored (docs/polaris/api-reference.md §4.5), so a spec copied back from a
     /// live response (`intervals: []`, `flattenSpec: {}`, `isAggregation: null`,
     /// `desiredExecutionStatus`, `replaceRunning: false`, `dimensionExclusions: []`,
     /// `filterExpression: null`) is accepted as it is.
@@ -141,7 +141,7 @@ extension EmulatorStore {
     }
 
     /// The refusal of a second streaming job on a table: status and wording per
-    /// `LiveBehaviour.tableHeldStatus`/`tableHeldMessage` ([INFERRED] api-reference §4.7).
+    /// `LiveBehaviour.tableHeldStatus`/`tableHeldMessage` ([INFERRED] docs/polaris/api-reference.md §4.7).
     func tableHeldError(table: String, holder: String) -> EmulatorError {
         let status = behaviour.tableHeldStatus
         return EmulatorError(
@@ -160,7 +160,7 @@ extension EmulatorStore {
     }
 
     /// Ends the job a `replaceRunning` create replaces, per `LiveBehaviour.replacedJob`
-    /// ([INFERRED] api-reference §4.7). The table goes to the new job at once in every reading.
+    /// ([INFERRED] docs/polaris/api-reference.md §4.7). The table goes to the new job at once in every reading.
     func replace(_ old: inout EmulatedJob, by user: PolarisUser, newJobID: String) {
         old.settle(at: nowNanos(), rowsPerSecond: rowsPerSecond)
         let reason = "Replaced by streaming job [\(newJobID)] (replaceRunning)."
@@ -342,7 +342,7 @@ extension EmulatorStore {
                     job.phaseStartedAt = nowNanos()
                     timedJobIDs.insert(id)
                 case .running:
-                    // [INFERRED] api-reference §4.9: a resume may answer `running` at once.
+                    // [INFERRED] docs/polaris/api-reference.md §4.9: a resume may answer `running` at once.
                     job.executionStatus = .running
                     if job.started == nil { job.started = stamp }
                     job.logs.append(

@@ -1,6 +1,6 @@
 import PolarisAPI
 
-/// The filters, sort and page of `GET /jobs` (api-reference §4.2), parsed and validated.
+/// The filters, sort and page of `GET /jobs` (docs/polaris/api-reference.md §4.2), parsed and validated.
 ///
 /// Repeating a parameter ORs its values; different parameters AND together. Invalid values are
 /// a 400, as the spec's enums and bounds imply.

@@ -4,7 +4,7 @@ import PolarisAPI
 /// the members it fills in when it echoes the job back.
 ///
 /// The one exact picture of a live echo is the docs' sample exchange
-/// (`shared/polaris/ingest-kinesis-by-api.txt`, summarised in api-reference §0.1); the enums
+/// (`docs/polaris/ingest-kinesis-by-api.txt`, summarised in docs/polaris/api-reference.md §0.1); the enums
 /// are the OpenAPI document's (`shared/polaris/openapi/…derived.openapi.json`, schema names
 /// given on each). A test keeps these lists equal to the document's.
 enum LiveEcho {
@@ -43,7 +43,7 @@ enum LiveEcho {
     ]
 
     /// Defaults the live service fills in when the request leaves them out (sample response,
-    /// api-reference §4.3; the SDK sends the same values, §4.10).
+    /// docs/polaris/api-reference.md §4.3; the SDK sends the same values, §4.10).
     static let streamingDefaults: [(key: String, value: JSONValue)] = [
         ("readFromPoint", .string("latest")),
         ("maxParseExceptions", .int(2_147_483_647)),
@@ -122,7 +122,7 @@ enum LiveEcho {
     /// `target.intervals: []` and `streamingDefaults` for members left out or `null`.
     /// `replaceRunning` echoes what the request sent (`false` when it left it out, as in the
     /// sample) **[INFERRED]** for an explicit `true`. `desiredExecutionStatus` in the request
-    /// is ignored, as on create (api-reference §4.5).
+    /// is ignored, as on create (docs/polaris/api-reference.md §4.5).
     static func streamingSpec(_ request: [String: JSONValue]) -> [String: JSONValue] {
         var spec = request
         spec["desiredExecutionStatus"] = nil

@@ -14,7 +14,7 @@ import Musl
 import Darwin
 #endif
 
-/// Reads and validates the warden's JSON config (design §3).
+/// Reads and validates the warden's JSON config (`docs/configuration.md`).
 ///
 /// Validation is all-or-nothing and exhaustive: a config either loads completely or is
 /// rejected with every problem at once, each naming its JSON path (and line and column for a

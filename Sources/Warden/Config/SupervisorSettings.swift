@@ -1,5 +1,5 @@
 /// What the supervisor does, and how patiently. Defaults are the documented ones
-/// (design §3); the config loader fills these from `supervisor` in the JSON config.
+/// (`docs/configuration.md`); the config loader fills these from `supervisor` in the JSON config.
 public struct SupervisorSettings: Hashable, Sendable {
     /// What to do with a job that someone canceled (canceled is terminal in Polaris).
     public enum OnCanceled: String, Hashable, Sendable, CaseIterable { case recreate, leave }

@@ -10,7 +10,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// The daemon's main loop as a swift-service-lifecycle `Service` (design §5).
+/// The daemon's main loop as a swift-service-lifecycle `Service` (`docs/architecture.md`, "One reconcile cycle" and the SIGHUP/SIGTERM notes).
 ///
 /// Start-up order, as systemd's own daemons do it: SIGHUP handler installed, first reconcile
 /// attempted, then `READY=1` with a `STATUS=` line. Each cycle reports progress to the

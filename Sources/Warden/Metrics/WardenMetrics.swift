@@ -8,7 +8,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// The warden's Prometheus metrics (design §4 step 5), kept in a registry of its own rather than
+/// The warden's Prometheus metrics (docs/architecture.md, "One reconcile cycle", step 7), kept in a registry of its own rather than
 /// the process-wide `MetricsSystem`, so tests can make as many independent instances as they
 /// like. `JobSupervisor` reports cycles, job states and healing actions; the `PolarisClient`
 /// observer reports every HTTP exchange; `MetricsServer` serves `exposition()` on `/metrics`.

@@ -16,7 +16,7 @@ from openapi_schema_validator import OAS30Validator
 
 
 # Deviations of the derived document from what Polaris is known to send, each with its evidence:
-# the docs' sample response (shared/polaris/ingest-kinesis-by-api.txt, api-reference §0.1) has
+# the docs' sample response (docs/polaris/ingest-kinesis-by-api.txt, api-reference §0.1) has
 # `"isAggregation": null` in mappings, `"filterExpression": null` (top level and in `spec`) and
 # `"startedTimestamp": null`, `"completedTimestamp": null`, which the document's non-nullable
 # boolean, string and date-time types would refuse. List summaries carry the same null timestamps.

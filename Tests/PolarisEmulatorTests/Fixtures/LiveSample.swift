@@ -1,5 +1,5 @@
 /// The Polaris docs' own sample exchange, verbatim: the page "Ingest data from Amazon Kinesis by
-/// API" as vendored in `shared/polaris/ingest-kinesis-by-api.txt` (api-reference §0.1).
+/// API" as vendored in `docs/polaris/ingest-kinesis-by-api.txt` (docs/polaris/api-reference.md §0.1).
 /// `connectionRequest` is the cURL `--data-raw` of "Create a connection to Amazon Kinesis",
 /// `jobRequest` the cURL `--data` of "Start an ingestion job", and `jobResponse` the sample
 /// response below it ("A successful request returns a 201 Created response …"), the one exact

@@ -7,7 +7,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Runs reconcile cycles (design §4): observe through the paged list, match, decide with each
+/// Runs reconcile cycles: observe through the paged list, match, decide with each
 /// job's pure state machine, act with bounded concurrency, persist, report.
 ///
 /// An actor: the state machines and the state file are touched only here; HTTP calls run

@@ -6,7 +6,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// The self-healing ladder (design §4): one observation in, at most one write out.
+/// The self-healing ladder: one observation in, at most one write out.
 extension JobReconciler {
     /// What the ladder wants before crash-loop protection has its say.
     enum Intent {
@@ -181,7 +181,7 @@ extension JobReconciler {
 
     /// A job that is not terminal, suspended or unrecognized.
     mutating func decideAlive(
-        _ job: ObservedJob, _ observation: JobObservation, settings: SupervisorSettings, now: Date,
+        _ job: LiveJob, _ observation: JobObservation, settings: SupervisorSettings, now: Date,
         reports: inout [JobReport]
     ) -> Intent {
         if observation.specDrifted {

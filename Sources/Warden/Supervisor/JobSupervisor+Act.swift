@@ -7,7 +7,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Act and persist (design §4, steps 4–5): intents on disk before creates, writes with
+/// Act and persist (docs/architecture.md, "One reconcile cycle", steps 6–7): intents on disk before creates, writes with
 /// bounded concurrency, outcomes back into each job's state machine, events for each result.
 extension JobSupervisor {
     func commit(_ decisions: [Decision]) async {

@@ -123,7 +123,7 @@ public struct Incidents: Hashable, Sendable {
 
     /// Whom the failure of `job` (on `connection`) is charged to, given the incidents now. A
     /// failure attributed once stays attributed for that Polaris job.
-    public mutating func attribute(_ job: ObservedJob, connection: String) -> FailureAttribution {
+    public mutating func attribute(_ job: LiveJob, connection: String) -> FailureAttribution {
         guard job.executionStatus == .failed || job.executionStatus == .canceled else { return .job }
         if let known = attributed[job.id] { return known }
         let attribution: FailureAttribution

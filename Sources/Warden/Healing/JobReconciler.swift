@@ -6,7 +6,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// The per-job state machine of the self-healing ladder (design §4).
+/// The per-job state machine of the self-healing ladder.
 ///
 /// A value type with no I/O: `observe` turns what a cycle saw into actions, `record` learns what
 /// happened to them; the clock and the randomness are passed in, so every path is table-tested.

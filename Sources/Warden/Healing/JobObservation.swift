@@ -5,7 +5,7 @@
 /// only judges; it never looks anything up.
 public struct JobObservation: Hashable, Sendable {
     /// Our job; nil when no job of ours exists for the table.
-    public var job: ObservedJob?
+    public var job: LiveJob?
     /// The job's echoed spec lacks or changes a field the desired spec sets (computed by the cycle;
     /// defaults Polaris fills in are not drift).
     public var specDrifted: Bool
@@ -19,7 +19,7 @@ public struct JobObservation: Hashable, Sendable {
     public var replaceForStall: Bool
 
     public init(
-        job: ObservedJob?, specDrifted: Bool = false, connectionTest: ConnectionTestResult? = nil,
+        job: LiveJob?, specDrifted: Bool = false, connectionTest: ConnectionTestResult? = nil,
         failureAttributed: Bool = false, replaceForStall: Bool = false
     ) {
         self.job = job

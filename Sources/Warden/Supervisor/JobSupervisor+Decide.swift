@@ -7,7 +7,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Match and decide (design §4, steps 2–3): which Polaris job is ours, has it drifted, and
+/// Match and decide (docs/architecture.md, "One reconcile cycle", steps 3–5): which Polaris job is ours, has it drifted, and
 /// what its state machine wants next. Reads Polaris; writes nothing.
 extension JobSupervisor {
     /// - Parameter held: desired jobs whose writes an incident holds this cycle: matched and
@@ -48,13 +48,13 @@ extension JobSupervisor {
                 of: job, observed: match.job, record: &record, checksLeft: &driftChecksLeft)
             let observation = JobObservation(
                 job: match.job.map {
-                    ObservedJob(
+                    LiveJob(
                         id: $0.id, executionStatus: $0.executionStatus, health: $0.health,
                         createdTimestamp: $0.createdTimestamp)
                 },
                 specDrifted: drifted, connectionTest: pendingConnectionTests[job.name],
                 failureAttributed: match.job.map {
-                    incidents.attribute(ObservedJob($0), connection: job.connectionName) != .job
+                    incidents.attribute(LiveJob($0), connection: job.connectionName) != .job
                 } ?? false, replaceForStall: replaceForStall.contains(job.name))
             let actions = record.reconciler.observe(
                 observation, settings: config.supervisor, now: date, random: &random)

@@ -1,7 +1,7 @@
 import PolarisAPI
 
 /// The part of a Polaris job the state machine judges.
-public struct ObservedJob: Hashable, Sendable {
+public struct LiveJob: Hashable, Sendable {
     public var id: String
     public var executionStatus: ExecutionStatus
     public var health: JobHealth

@@ -48,7 +48,7 @@ extension JobSupervisor {
             }
         }
         for job in jobs where job.executionStatus.isTerminal {
-            _ = incidents.attribute(ObservedJob(job), connection: job.connectionName ?? "")
+            _ = incidents.attribute(LiveJob(job), connection: job.connectionName ?? "")
         }
         incidents.keepAttributions(forJobIDs: Set(statuses.keys))
         if incidents.projectHeld { return Set(config.jobs.map(\.name)) }

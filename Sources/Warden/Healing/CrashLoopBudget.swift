@@ -4,7 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Crash-loop protection for one job (design §4): a sliding window of recreate/replace attempt
+/// Crash-loop protection for one job: a sliding window of recreate/replace attempt
 /// times, an exponential backoff with full jitter and a cap, and the gave-up flag.
 ///
 /// Full jitter (a uniformly random delay in `0...ceiling`) rather than a fixed delay: when a

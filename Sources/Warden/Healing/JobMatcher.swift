@@ -1,6 +1,6 @@
 import PolarisAPI
 
-/// Decides which Polaris job is "ours" for each desired job (design §4, step 2).
+/// Decides which Polaris job is "ours" for each desired job (docs/architecture.md, "One reconcile cycle", step 3).
 ///
 /// The state file's id wins while that job is alive. Otherwise the newest non-terminal
 /// streaming job on the desired table is adopted: after a crash mid-create, after a first
