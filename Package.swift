@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // FileDescriptor for WardenPlatform's file helper (already in the graph through swift-nio).
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
         // No default traits: keeps Foundation/ICU and unused features out of the binary.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         // The optional Prometheus endpoint (`run --metrics-address`): metric types and the text exposition.
@@ -30,16 +32,24 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // The two platform edges every module touches: the one injected clock and the one way to
+        // read and atomically write files.
+        .target(
+            name: "WardenPlatform",
+            dependencies: [.product(name: "SystemPackage", package: "swift-system")]
+        ),
         .target(
             name: "Systemd",
             dependencies: [
                 "CSystemd",
+                "WardenPlatform",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "PolarisAPI",
             dependencies: [
+                "WardenPlatform",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -59,6 +69,7 @@ let package = Package(
             name: "Warden",
             dependencies: [
                 "PolarisAPI",
+                "WardenPlatform",
                 "Systemd",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -113,6 +124,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", "TestSupport"]),
+        .testTarget(name: "WardenPlatformTests", dependencies: ["WardenPlatform", "TestSupport"]),
         .testTarget(
             name: "WardenTests",
             dependencies: [
