@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Why a secret could not be read. Messages name the credential, path and mode, never the content.
 public enum CredentialError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `$CREDENTIALS_DIRECTORY` is not set: the unit has no `LoadCredential=`, or the daemon
@@ -31,7 +39,7 @@ public enum CredentialError: Error, Sendable, Equatable, CustomStringConvertible
         case .notRegularFile(let path):
             "secret file \(path) is not a regular file"
         case .unreadable(let path, let code):
-            "secret file \(path) cannot be read (errno \(code))"
+            "secret file \(path) cannot be read: \(String(cString: strerror(code))) (errno \(code))"
         case .tooPermissive(let path, let mode):
             "key file \(path) has mode \(Self.octal(mode)) and is readable by group or others; run chmod 600 \(path)"
         case .empty(let path):

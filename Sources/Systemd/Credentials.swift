@@ -1,3 +1,5 @@
+import WardenPlatform
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,47 +43,41 @@ public enum Credentials {
     private static func readSecret(atPath path: String, requirePrivate: Bool) throws(CredentialError)
         -> String
     {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
-        if fd < 0 {
-            let code = errno
-            throw code == ENOENT ? .missing(path: path) : .unreadable(path: path, errno: code)
-        }
-        defer { close(fd) }
-        // fstat on the opened descriptor: the checked file is the read file.
-        var status = stat()
-        guard fstat(fd, &status) == 0 else { throw .unreadable(path: path, errno: errno) }
-        guard status.st_mode & S_IFMT == S_IFREG else { throw .notRegularFile(path: path) }
-        if requirePrivate && status.st_mode & 0o077 != 0 {
-            throw .tooPermissive(path: path, mode: UInt32(status.st_mode & 0o7777))
-        }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                let code = errno
-                if code == EINTR { continue }
-                throw .unreadable(path: path, errno: code)
-            }
-            if count == 0 { break }
-            bytes += chunk[0..<count]
-            if bytes.count > maximumSize {
-                wipe(&bytes)
-                throw .tooLarge(path: path, limit: maximumSize)
-            }
-        }
-        wipe(&chunk)
-        while let last = bytes.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") {
-            bytes.removeLast()
+        var bytes: [UInt8]
+        do {
+            // The owner and mode are checked on the opened descriptor: the checked file is the read file.
+            bytes = try LocalFile.read(
+                path, limit: maximumSize,
+                options: requirePrivate ? [.regularFileOnly, .ownerOnly, .secret] : [.regularFileOnly, .secret])
+        } catch {
+            throw CredentialError(error)
         }
         defer { wipe(&bytes) }
-        guard !bytes.isEmpty else { throw .empty(path: path) }
-        guard let secret = String(validating: bytes, as: UTF8.self) else { throw .notText(path: path) }
+        var end = bytes.endIndex
+        while end > bytes.startIndex, bytes[end - 1] == UInt8(ascii: "\n") || bytes[end - 1] == UInt8(ascii: "\r") {
+            end -= 1
+        }
+        guard end > bytes.startIndex else { throw .empty(path: path) }
+        guard let secret = String(validating: bytes[..<end], as: UTF8.self) else { throw .notText(path: path) }
         return secret
     }
 
     /// Best effort: overwrite buffers that held a secret before they are freed.
     private static func wipe(_ bytes: inout [UInt8]) {
         for index in bytes.indices { bytes[index] = 0 }
+    }
+}
+
+extension CredentialError {
+    /// The file helper's error in the words of a secret file (path, mode, errno; never content).
+    init(_ error: LocalFileError) {
+        let path = error.path
+        switch error.reason {
+        case .failed(.open, .noSuchFileOrDirectory): self = .missing(path: path)
+        case .failed(_, let code): self = .unreadable(path: path, errno: code.rawValue)
+        case .directory, .notRegularFile: self = .notRegularFile(path: path)
+        case .accessibleByOthers(let mode): self = .tooPermissive(path: path, mode: UInt32(mode.rawValue))
+        case .tooLarge(let limit): self = .tooLarge(path: path, limit: limit)
+        }
     }
 }

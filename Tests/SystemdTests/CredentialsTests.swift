@@ -99,6 +99,23 @@ func writeFile(_ path: String, _ content: String, mode: mode_t) {
             try Credentials.readKeyFile(atPath: directory + "/big")
         }
     }
+
+    @Test func aKeyOfExactlyTheMaximumSizeIsReadAndADeviceIsRefused() throws {
+        let directory = makeTemporaryDirectory("pw-cred")
+        defer { removeTree(directory) }
+        writeFile(directory + "/full", String(repeating: "s", count: Credentials.maximumSize), mode: 0o600)
+        #expect(try Credentials.readKeyFile(atPath: directory + "/full").utf8.count == Credentials.maximumSize)
+        // The kind is checked before the mode: /dev/null (0666) is not a key file at all.
+        #expect(throws: CredentialError.notRegularFile(path: "/dev/null")) {
+            try Credentials.readKeyFile(atPath: "/dev/null")
+        }
+    }
+
+    @Test func anUnreadableFileSaysWhyInWords() {
+        #expect(
+            CredentialError.unreadable(path: "/etc/polaris-warden/api-key", errno: EACCES).description
+                == "secret file /etc/polaris-warden/api-key cannot be read: Permission denied (errno 13)")
+    }
 }
 
 extension ProcessEnvironmentTests {

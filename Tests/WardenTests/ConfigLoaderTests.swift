@@ -364,6 +364,18 @@ struct ConfigLoaderTests {
                 == "/nonexistent/polaris-warden/config.json: cannot open the config file: No such file or directory")
     }
 
+    @Test func aDirectoryOrAnOversizedFileIsRefusedWithThePath() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let notAFile = #expect(throws: ConfigError.self) { try ConfigLoader.load(path: directory.path) }
+        #expect(notAFile?.description == "\(directory.path): cannot read the config file: it is a directory")
+        let big = directory.appendingPathComponent("config.json")
+        try Data(count: ConfigLoader.maximumSize + 1).write(to: big)
+        let tooLarge = #expect(throws: ConfigError.self) { try ConfigLoader.load(path: big.path) }
+        #expect(tooLarge?.description == "\(big.path): the config file is larger than 16 MiB; is it the right file?")
+    }
+
     // MARK: Syntax errors
 
     @Test(arguments: [

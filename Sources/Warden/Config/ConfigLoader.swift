@@ -1,17 +1,10 @@
 import PolarisAPI
+import WardenPlatform
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
-#endif
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// Reads and validates the warden's JSON config (`docs/configuration.md`).
@@ -23,10 +16,10 @@ public enum ConfigLoader {
     /// Reads and validates the file at `path`. Errors name `path` as their source.
     public static func load(path: String) throws(ConfigError) -> WardenConfig {
         let bytes: [UInt8]
-        switch readFile(path) {
-        case .success(let contents): bytes = contents
-        case .failure(let message):
-            throw ConfigError(source: path, problems: [ConfigProblem(path: "", message: message)])
+        do {
+            bytes = try LocalFile.read(path, limit: maximumSize)
+        } catch {
+            throw ConfigError(source: path, problems: [ConfigProblem(path: "", message: message(for: error))])
         }
         return try parse(bytes, source: path)
     }
@@ -71,41 +64,18 @@ public enum ConfigLoader {
         throw ConfigError(source: source, problems: problems)
     }
 
-    private enum ReadResult {
-        case success([UInt8])
-        case failure(String)
-    }
+    /// No config is this large; a larger file is the wrong file.
+    static let maximumSize = 16 * 1024 * 1024
 
-    /// Reads a whole file with POSIX calls, for an errno message an operator understands
-    /// ("Permission denied"), not a Foundation error dump.
-    private static func readFile(_ path: String) -> ReadResult {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return .failure("cannot open the config file: \(errnoMessage())") }
-        defer { close(descriptor) }
-        var status = stat()
-        if fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
-            return .failure("cannot read the config file: it is a directory")
+    /// Why the file cannot be read, in words an operator understands ("cannot open the config
+    /// file: Permission denied"); the `ConfigError` puts the path in front.
+    static func message(for error: LocalFileError) -> String {
+        switch error.reason {
+        case .failed(.open, let code): "cannot open the config file: \(code)"
+        case .failed(_, let code): "cannot read the config file: \(code)"
+        case .directory: "cannot read the config file: it is a directory"
+        case .tooLarge: "the config file is larger than 16 MiB; is it the right file?"
+        case .notRegularFile, .accessibleByOthers: "cannot read the config file: \(error)"
         }
-        var contents: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                return .failure("cannot read the config file: \(errnoMessage())")
-            }
-            if count == 0 { break }
-            contents.append(contentsOf: chunk[0..<count])
-            if contents.count > 16 * 1024 * 1024 {
-                return .failure("the config file is larger than 16 MiB; is it the right file?")
-            }
-        }
-        return .success(contents)
-    }
-
-    private static func errnoMessage() -> String {
-        let code = errno
-        guard let text = strerror(code) else { return "error \(code)" }
-        return String(cString: text)
     }
 }

@@ -1,3 +1,5 @@
+import WardenPlatform
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -19,7 +21,8 @@ public struct RetryInbox: Sendable {
 
     public func request(jobName: String) throws {
         mkdir(directory, 0o700)
-        try writeAtomically(Array("retry\n".utf8), to: directory + "/" + Self.fileName(for: jobName))
+        try LocalFile.replaceAtomically(
+            directory + "/" + Self.fileName(for: jobName), with: Array("retry\n".utf8), permissions: [.ownerReadWrite])
     }
 
     /// Job names requested since the last call; their files are removed.
@@ -32,7 +35,7 @@ public struct RetryInbox: Sendable {
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
             guard !name.hasPrefix("."), !name.contains(".tmp-") else { continue }
-            unlink(directory + "/" + name)
+            try? LocalFile.remove(directory + "/" + name)
             names.append(name)
         }
         return names.sorted()
