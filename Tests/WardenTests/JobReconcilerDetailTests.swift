@@ -83,7 +83,7 @@ struct JobReconcilerDetailTests {
         for index in 0..<200 {
             let job = polarisJob(.running, index.isMultiple(of: 3) ? .ok : .staleOffsetsWarning, id: "j\(index / 20)")
             let actions = harness.cycle(job)
-            #expect(!actions.contains { if case .resetOffsets = $0 { true } else { false } })
+            #expect(!actions.contains { if case .write(.resetOffsets) = $0 { true } else { false } })
         }
     }
 
@@ -153,7 +153,7 @@ struct JobReconcilerDetailTests {
                 let left = actions.contains(.report(.leftGaveUp))
                 if wasGaveUp, !left { #expect(writes.isEmpty) }
                 if !settings.autoResetOffsets {
-                    #expect(!writes.contains { if case .resetOffsets = $0 { true } else { false } })
+                    #expect(!writes.contains { if case .write(.resetOffsets) = $0 { true } else { false } })
                 }
                 for case .report(let report) in actions {
                     if case .gaveUp = report { gaveUpReports += 1 }

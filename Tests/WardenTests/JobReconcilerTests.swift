@@ -28,22 +28,28 @@ struct ReconcilerHarness {
         random = ReconcilerTestRandom(seed: seed)
     }
 
+    /// The write of the last cycle, as the executor would get it.
+    var lastWrite: JobWrite?
+
     /// One cycle: observe; when a write comes out and `outcome` is given, record it (its follow-up
     /// reports are appended); then the clock moves on by one poll interval.
     @discardableResult
-    mutating func cycle(_ observation: JobObservation, outcome: ActionOutcome? = nil) -> [JobAction] {
-        var actions = machine.observe(observation, settings: settings, now: now, random: &random)
-        if let outcome, let write = actions.first(where: \.isWrite) {
-            actions += machine.record(outcome, of: write, settings: settings, now: now, random: &random)
+    mutating func cycle(_ observation: JobObservation, outcome: ActionOutcome? = nil) -> [Emitted] {
+        let step = machine.observe(observation, settings: settings, now: now, random: &random)
+        var emitted = step.reports.map(Emitted.report) + (step.write.map { [.write($0.action)] } ?? [])
+        lastWrite = step.write
+        if let outcome, let write = step.write {
+            let followUp = machine.record(outcome, of: write, settings: settings, now: now, random: &random)
+            emitted += followUp.reports.map(Emitted.report)
         }
         now = now.addingTimeInterval(settings.pollIntervalSeconds)
-        return actions
+        return emitted
     }
 
     @discardableResult
     mutating func cycle(
         _ job: LiveJob?, drifted: Bool = false, test: ConnectionTestResult? = nil, outcome: ActionOutcome? = nil
-    ) -> [JobAction] {
+    ) -> [Emitted] {
         cycle(JobObservation(job: job, specDrifted: drifted, connectionTest: test), outcome: outcome)
     }
 
@@ -74,20 +80,32 @@ extension SupervisorSettings {
     }
 }
 
-extension JobAction {
+/// What one cycle emitted, in order (the step's reports, its write, then `record`'s reports),
+/// so a table row reads as one list.
+enum Emitted: Hashable {
+    case report(JobReport)
+    case write(JobAction)
+
+    static let create = Emitted.write(.create)
+    static let testConnection = Emitted.write(.testConnection)
+    static func recreate(reason: HealReason) -> Emitted { .write(.recreate(reason: reason)) }
+    static func replace(reason: HealReason) -> Emitted { .write(.replace(reason: reason)) }
+    static func resume(jobID: String) -> Emitted { .write(.resume(jobID: jobID)) }
+    static func resetOffsets(jobID: String) -> Emitted { .write(.resetOffsets(jobID: jobID)) }
+
     var isWrite: Bool {
-        if case .report = self { return false }
-        return true
+        if case .write = self { return true }
+        return false
     }
 
     var testLabel: String {
         switch self {
-        case .create: "create"
-        case .recreate(let reason): "recreate(\(reason.rawValue))"
-        case .replace(let reason): "replace(\(reason.rawValue))"
-        case .resume: "resume"
-        case .resetOffsets: "reset"
-        case .testConnection: "test"
+        case .write(.create): "create"
+        case .write(.recreate(let reason)): "recreate(\(reason.rawValue))"
+        case .write(.replace(let reason)): "replace(\(reason.rawValue))"
+        case .write(.resume): "resume"
+        case .write(.resetOffsets): "reset"
+        case .write(.testConnection): "test"
         case .report(let report): "report:" + String(String(describing: report).prefix { $0 != "(" })
         }
     }

@@ -281,7 +281,7 @@ import Testing
         await harness.emulator.resetRequestLog()
         let plan = try await harness.supervisor.plan()
         #expect(plan.connections.map(\.connectionName) == ["stream-wiki"])
-        #expect(plan.jobs.map { $0.actions.filter { if case .create = $0 { true } else { false } }.count } == [1, 1])
+        #expect(plan.jobs.map { $0.step.write?.action } == [.create, .create])
         #expect(await harness.writes().isEmpty)
         #expect(await harness.emulator.allJobs().isEmpty)
         await harness.stop()

@@ -298,7 +298,8 @@ public enum Doctor {
 
     static func jobCheck(_ decision: JobSupervisor.Decision) -> DoctorCheck {
         let name = "job \(decision.job.name)"
-        let next = decision.actions.map(describe)
+        let next =
+            decision.step.reports.map { "report \($0)" } + (decision.step.write.map { [$0.action.summary] } ?? [])
         guard let observed = decision.observed else {
             return .pass(name, "no job on table \(decision.job.table) yet: the warden creates one")
         }
@@ -307,18 +308,6 @@ public enum Doctor {
         if decision.specDrifted { detail += ", whose spec differs from the config" }
         detail += next.isEmpty ? "; no change" : "; then: " + next.joined(separator: ", ")
         return .pass(name, detail)
-    }
-
-    static func describe(_ action: JobAction) -> String {
-        switch action {
-        case .create: "create"
-        case .recreate(let reason): "recreate (\(reason.rawValue))"
-        case .replace(let reason): "replace (\(reason.rawValue))"
-        case .resume: "resume"
-        case .resetOffsets: "reset offsets"
-        case .testConnection: "test the connection"
-        case .report(let report): "report \(report)"
-        }
     }
 
     // MARK: The state directory

@@ -24,40 +24,40 @@ extension JobReconciler {
     /// whose checkpoint expired or whose stream was recreated cannot proceed from its offsets.
     static let staleOffsetsCode = "unable_to_proceed"
 
-    /// Judges one cycle's observation. Returns reports (journal events) and at most one write.
+    /// Judges one cycle's observation: reports and at most one write.
     public mutating func observe(
         _ observation: JobObservation, settings: SupervisorSettings, now: Date,
         random: inout some RandomNumberGenerator
-    ) -> [JobAction] {
-        var reports: [JobReport] = []
-        let waitForListing = track(observation, settings: settings, now: now, reports: &reports)
+    ) -> JobStep {
+        var step = JobStep()
+        let waitForListing = track(observation, settings: settings, now: now, reports: &step.reports)
         budget.expire(now: now, settings: settings.recreate)
         if let since = budget.gaveUpSince {
             guard budget.hasRoom(settings.recreate) else {
-                probe = .idle
+                updateEvidence { $0.probe = .idle }
                 phase = .gaveUp(since: since)
-                return reports.map(JobAction.report)
+                return step
             }
             budget.leaveGaveUp()
-            reports.append(.leftGaveUp)
+            step.reports.append(.leftGaveUp)
         }
 
-        var write: JobAction?
         let intent =
-            waitForListing ? .wait(.starting) : decide(observation, settings: settings, now: now, reports: &reports)
+            waitForListing
+            ? .wait(.starting) : decide(observation, settings: settings, now: now, reports: &step.reports)
         switch intent {
         case .wait(let waiting):
             phase = waiting
         case .probe:
-            probe = .awaiting
-            write = .testConnection
+            updateEvidence { $0.probe = .awaiting }
+            step.write = JobWrite(.testConnection)
             phase = .unhealthy
         case .write(let action, let ownFailure, let issuedPhase):
             let budgeted = ownFailure && !observation.failureAttributed
             if budgeted, !budget.hasRoom(settings.recreate) {
                 budget.giveUp(at: now)
-                probe = .idle
-                reports.append(
+                updateEvidence { $0.probe = .idle }
+                step.reports.append(
                     .gaveUp(attempts: budget.attempts.count, windowSeconds: Int(settings.recreate.windowSeconds)))
                 phase = .gaveUp(since: now)
             } else if let until = budget.nextActionAllowedAt, now < until {
@@ -65,51 +65,69 @@ extension JobReconciler {
             } else {
                 if budgeted { budget.consume(at: now, settings: settings.recreate, random: &random) }
                 if case .resetOffsets = action { markers.insert(.offsetsReset) }
-                issuedAction = action
-                issuedBudgeted = budgeted
-                write = action
+                let takesOver: Bool
+                switch action {
+                case .replace: takesOver = true
+                case .create, .recreate: takesOver = needsReplaceRunning
+                case .resume, .resetOffsets, .testConnection: takesOver = false
+                }
+                step.write = JobWrite(action, replaceRunning: takesOver, consumesBudget: budgeted)
                 phase = issuedPhase
             }
         }
-        return reports.map(JobAction.report) + (write.map { [$0] } ?? [])
+        return step
     }
 
-    /// Updates identity and the observation counters; runs every cycle, gave-up or not, so a
+    /// Updates where the job stands and the evidence; runs every cycle, gave-up or not, so a
     /// healthy period is noticed whatever the machine is waiting for. True when a job was just
     /// created and the listing does not show it yet: wait a cycle rather than create another.
     mutating func track(
         _ observation: JobObservation, settings: SupervisorSettings, now: Date, reports: inout [JobReport]
     ) -> Bool {
         guard let job = observation.job else {
-            if awaitingListing {
-                awaitingListing = false
+            switch standing {
+            case .created(let id):
+                standing = .unseen(jobID: id, tableHeld: false)
                 return true
+            case .noJob:
+                break
+            case .unseen(_, let held):
+                standing = .noJob(tableHeld: held)
+                markers = []
+            case .seen(_, let evidence):
+                standing = .noJob(tableHeld: evidence.tableHeld)
+                markers = []
             }
-            jobID = nil
-            forgetJob()
             return false
         }
-        awaitingListing = false
-        if job.id != jobID {
-            jobID = job.id
-            forgetJob()
-        }
         let status = job.executionStatus
-        if !status.isTerminal { needsReplaceRunning = false }
-        if status != lastStatus {
-            lastStatus = status
-            statusSince = now
+        var evidence: Evidence
+        switch standing {
+        case .seen(let id, let known) where id == job.id:
+            evidence = known
+            if status != evidence.status {
+                evidence.status = status
+                evidence.since = now
+                markers.subtract([.stalled, .unrecognizedStatus])
+            }
+        case .unseen(let id, let held) where id == job.id:
+            evidence = Evidence(status: status, since: now, tableHeld: held)
             markers.subtract([.stalled, .unrecognizedStatus])
+        default:
+            // Another job than the one we knew (or none): nothing of the old one carries over.
+            evidence = Evidence(status: status, since: now, tableHeld: needsReplaceRunning)
+            markers = []
         }
+        if !status.isTerminal { evidence.tableHeld = false }
         if status != .suspended { markers.remove(.leftSuspended) }
 
         let live = status == .running || status == .idle
         let health = job.health
         if live, health.status == .warn, health.code == Self.lostConnectionCode {
-            lostConnectionCycles += 1
+            evidence.lostConnectionCycles += 1
         } else {
-            lostConnectionCycles = 0
-            probe = .idle
+            evidence.lostConnectionCycles = 0
+            evidence.probe = .idle
             markers.remove(.sourceUnreachable)
         }
         if !(live && health.status == .warn && health.code == Self.staleOffsetsCode) {
@@ -118,24 +136,32 @@ extension JobReconciler {
 
         // Hysteresis: one `ok` does not clear the error count (flapping still accumulates); only
         // `healthyThreshold` consecutive `ok` cycles do, and they also reset the backoff.
-        guard live else { return false }
-        switch health.status {
-        case .ok:
-            healthyCycles += 1
-            if healthyCycles >= settings.healthyThreshold {
-                let troubled = errorCycles > 0 || budget.consecutive > 0 || markers.contains(.unhealthy)
-                errorCycles = 0
-                markers.remove(.unhealthy)
-                budget.resetBackoff()
-                if troubled { reports.append(.recovered) }
+        if live {
+            switch health.status {
+            case .ok:
+                evidence.healthyCycles += 1
+                if evidence.healthyCycles >= settings.healthyThreshold {
+                    let troubled = evidence.errorCycles > 0 || budget.consecutive > 0 || markers.contains(.unhealthy)
+                    evidence.errorCycles = 0
+                    markers.remove(.unhealthy)
+                    budget.resetBackoff()
+                    if troubled { reports.append(.recovered) }
+                }
+            case .error:
+                evidence.errorCycles += 1
+                evidence.healthyCycles = 0
+            case .warn, .unrecognized:
+                evidence.healthyCycles = 0
             }
-        case .error:
-            errorCycles += 1
-            healthyCycles = 0
-        case .warn, .unrecognized:
-            healthyCycles = 0
         }
+        standing = .seen(jobID: job.id, evidence)
         return false
+    }
+
+    /// The evidence of the job seen this cycle (`track` always leaves a seen job in `.seen`).
+    var evidence: Evidence {
+        if case .seen(_, let evidence) = standing { return evidence }
+        return Evidence(status: .unknown, since: .distantPast)
     }
 
     /// The ladder's rows, in priority order.
@@ -200,7 +226,7 @@ extension JobReconciler {
         case .pending, .unknown:
             let pending = job.executionStatus == .pending
             let timeout = pending ? settings.pendingTimeoutSeconds : settings.unknownTimeoutSeconds
-            let elapsed = now.timeIntervalSince(statusSince ?? now)
+            let elapsed = now.timeIntervalSince(evidence.since)
             guard elapsed > timeout else { return .wait(pending ? .starting : .statusUnknown) }
             if mark(.stalled) { reports.append(.stalled(job.executionStatus, seconds: Int(elapsed))) }
             return .write(
@@ -215,9 +241,10 @@ extension JobReconciler {
         }
         switch health.status {
         case .error:
-            guard errorCycles >= settings.unhealthyThreshold else { return .wait(.unhealthy) }
+            guard evidence.errorCycles >= settings.unhealthyThreshold else { return .wait(.unhealthy) }
             if mark(.unhealthy) {
-                reports.append(.unhealthy(consecutive: errorCycles, code: health.code, message: health.message))
+                reports.append(
+                    .unhealthy(consecutive: evidence.errorCycles, code: health.code, message: health.message))
             }
             return .write(.replace(reason: .unhealthy), budgeted: true, phase: .recovering)
         case .warn where health.code == Self.lostConnectionCode:
@@ -240,20 +267,21 @@ extension JobReconciler {
     mutating func decideLostConnection(
         _ observation: JobObservation, settings: SupervisorSettings, now: Date, reports: inout [JobReport]
     ) -> Intent {
-        guard lostConnectionCycles >= settings.lostConnectionThreshold else { return .wait(.unhealthy) }
-        if probe == .awaiting {
+        guard evidence.lostConnectionCycles >= settings.lostConnectionThreshold else { return .wait(.unhealthy) }
+        if evidence.probe == .awaiting {
             switch observation.connectionTest {
             case .ok:
-                probe = .passed
+                updateEvidence { $0.probe = .passed }
             case .failed(let message):
-                probe = .failed(retestAt: now.addingTimeInterval(settings.recreate.backoffMaxSeconds))
+                let retestAt = now.addingTimeInterval(settings.recreate.backoffMaxSeconds)
+                updateEvidence { $0.probe = .failed(retestAt: retestAt) }
                 if mark(.sourceUnreachable) { reports.append(.sourceUnreachable(message: message)) }
                 return .wait(.sourceUnreachable)
             case nil:
-                probe = .idle
+                updateEvidence { $0.probe = .idle }
             }
         }
-        switch probe {
+        switch evidence.probe {
         case .passed:
             return .write(.replace(reason: .lostConnection), budgeted: true, phase: .recovering)
         case .failed(let retestAt) where now < retestAt:

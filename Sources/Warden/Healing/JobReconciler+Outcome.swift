@@ -7,57 +7,51 @@ import Foundation
 /// What happened to the writes: `record` learns from an outcome and returns follow-up reports.
 /// It never returns a write; the next cycle decides, from a fresh observation.
 extension JobReconciler {
+    /// Learns what happened to `write` (the value `observe` returned) and returns the follow-up
+    /// reports. Never a write: the next cycle decides, from a fresh observation.
     public mutating func record(
-        _ outcome: ActionOutcome, of action: JobAction, settings: SupervisorSettings, now: Date,
+        _ outcome: ActionOutcome, of write: JobWrite, settings: SupervisorSettings, now: Date,
         random: inout some RandomNumberGenerator
-    ) -> [JobAction] {
-        let budgeted = issuedAction == action ? issuedBudgeted : action.isRecreateOrReplace
-        issuedAction = nil
+    ) -> JobStep {
+        let action = write.action
         var reports: [JobReport] = []
         switch outcome {
         case .created(let id):
             guard action.postsJob else { break }
-            jobID = id
-            forgetJob()
-            awaitingListing = true
-            needsReplaceRunning = false
-            if action.isRecreateOrReplace { recoveries += 1 }
+            standing = .created(jobID: id)
+            markers = []
+            if action != .create { recoveries += 1 }
             phase = .starting
         case .resumed:
             if case .resume = action { recoveries += 1 }
             phase = .starting
         case .resetDone:
             break
+        case .tableHeldByAnotherJob where action.postsJob && !write.replaceRunning:
+            // The write never became a job: give its attempt back; the next cycle sends it
+            // again with `replaceRunning: true`, which does consume one. (Refused again even
+            // so, it is an ordinary failure below: backoff, never a tight loop.)
+            if write.consumesBudget { budget.refund(restoringBackoff: true) }
+            noteTableHeld()
+            reports.append(.tableHeld)
+            phase = .recovering
         case .tableHeldByAnotherJob:
-            switch action {
-            case .create where !needsReplaceRunning, .recreate where !needsReplaceRunning:
-                // The write never became a job: give its attempt back; the next cycle sends it
-                // again with `replaceRunning: true`, which does consume one. (Refused again even
-                // so, it is an ordinary failure below: backoff, never a tight loop.)
-                if budgeted { budget.refund(restoringBackoff: true) }
-                needsReplaceRunning = true
-                reports.append(.tableHeld)
-                phase = .recovering
-            default:
-                reports += fail(
-                    action, budgeted: budgeted, terminal: false, message: "another job holds the table",
-                    settings: settings, now: now, random: &random)
-            }
-        case .failed(let terminal, let message):
             reports += fail(
-                action, budgeted: budgeted, terminal: terminal, message: message, settings: settings, now: now,
+                write, terminal: false, message: "another job holds the table", settings: settings, now: now,
                 random: &random)
+        case .failed(let terminal, let message):
+            reports += fail(write, terminal: terminal, message: message, settings: settings, now: now, random: &random)
         case .ambiguous(let message):
             if action.postsJob {
                 // A job may exist now that we do not know the id of: forget ours so the cycle adopts
                 // the newest live job on the table (after a replace, the old id may be canceled).
-                jobID = nil
-                forgetJob()
+                standing = .noJob(tableHeld: needsReplaceRunning)
+                markers = []
             }
             reports.append(.outcomeUnknown(action, message: message))
             phase = .recovering
         }
-        return reports.map(JobAction.report)
+        return JobStep(reports: reports)
     }
 
     /// A failed write. Transient: back off (jittered); a budgeted write gets its attempt back, so
@@ -65,14 +59,18 @@ extension JobReconciler {
     /// validation): the same request cannot succeed, so wait the longest backoff without jitter
     /// and charge an attempt, so that repeated rejections end in gave-up instead of looping.
     mutating func fail(
-        _ action: JobAction, budgeted: Bool, terminal: Bool, message: String, settings: SupervisorSettings,
-        now: Date, random: inout some RandomNumberGenerator
+        _ write: JobWrite, terminal: Bool, message: String, settings: SupervisorSettings, now: Date,
+        random: inout some RandomNumberGenerator
     ) -> [JobReport] {
+        let action = write.action
+        let budgeted = write.consumesBudget
         let recreate = settings.recreate
         if action == .testConnection {
             // The test could not run; it is not a test result. Re-test next cycle, or after the
             // longest backoff when Polaris rejected the request itself.
-            probe = terminal ? .failed(retestAt: now.addingTimeInterval(recreate.backoffMaxSeconds)) : .idle
+            let probe: ConnectionProbe =
+                terminal ? .failed(retestAt: now.addingTimeInterval(recreate.backoffMaxSeconds)) : .idle
+            updateEvidence { $0.probe = probe }
             guard terminal else { return [] }
             return [
                 .actionFailed(
@@ -102,23 +100,5 @@ extension JobReconciler {
             phase = .backingOff(until: now.addingTimeInterval(delay))
         }
         return reports
-    }
-}
-
-extension JobAction {
-    /// `.recreate` or `.replace`: always budgeted.
-    var isRecreateOrReplace: Bool {
-        switch self {
-        case .recreate, .replace: true
-        default: false
-        }
-    }
-
-    /// Actions that `POST /jobs`.
-    var postsJob: Bool {
-        switch self {
-        case .create, .recreate, .replace: true
-        default: false
-        }
     }
 }

@@ -8,15 +8,18 @@ import Foundation
 
 /// The per-job state machine of the self-healing ladder.
 ///
-/// A value type with no I/O: `observe` turns what a cycle saw into actions, `record` learns what
-/// happened to them; the clock and the randomness are passed in, so every path is table-tested.
-/// The ladder itself is in `JobReconciler+Ladder.swift`, outcomes in `JobReconciler+Outcome.swift`.
+/// A value type with no I/O, after async-http-client's `HTTP1ConnectionStateMachine`: where the
+/// job stands is one enum (`Standing`) whose cases carry the evidence that belongs to them, and
+/// each event — `observe`, `record(_:of:…)`, `retry`, `specChanged` — returns one `JobStep`
+/// (journal reports plus at most one write that carries everything needed to perform it). The
+/// clock and the randomness are passed in, so every path is table-tested. The ladder is in
+/// `JobReconciler+Ladder.swift`, outcomes in `JobReconciler+Outcome.swift`.
 ///
 /// What survives a restart (Codable): the job id, the crash-loop budget (attempt times, backoff
-/// exponent, backoff end, gave-up), `needsReplaceRunning`, the recovery count and the
-/// reported-once markers. Counters derived from observations (consecutive error/healthy/
-/// lost-connection cycles, when a status was first seen) start from zero after a restart: a
-/// restart delays healing by at most a threshold and never acts on stale evidence.
+/// exponent, backoff end, gave-up), whether the table is held by another job, the recovery
+/// count and the reported-once markers. The evidence counted from observations (consecutive
+/// error/healthy/lost-connection cycles, when a status was first seen) starts from zero after a
+/// restart: a restart delays healing by at most a threshold and never acts on stale evidence.
 public struct JobReconciler: Hashable, Sendable {
     /// A journal event already written, so it is not written again (see `JobReport`).
     enum Marker: String, Hashable, Sendable, CaseIterable {
@@ -32,36 +35,64 @@ public struct JobReconciler: Hashable, Sendable {
         case failed(retestAt: Date)
     }
 
+    /// What the cycles saw of our job since this run first saw it in its current id.
+    struct Evidence: Hashable, Sendable {
+        var status: ExecutionStatus
+        /// When `status` was first seen (pending/unknown timeouts).
+        var since: Date
+        /// Polaris refused our last create because another job holds the table; kept while our
+        /// job is terminal, so the recreate takes the table over.
+        var tableHeld = false
+        var errorCycles = 0
+        var healthyCycles = 0
+        var lostConnectionCycles = 0
+        var probe = ConnectionProbe.idle
+    }
+
+    /// Where the job stands with Polaris.
+    enum Standing: Hashable, Sendable {
+        /// No job of ours exists: a create is due. `tableHeld`: Polaris refused the last create
+        /// because another streaming job holds the table, so the next one takes it over.
+        case noJob(tableHeld: Bool)
+        /// A create was answered with this id: until a listing shows the job, wait rather than
+        /// create another.
+        case created(jobID: String)
+        /// Our job's id is known but this run has not seen it in a listing yet: restored from
+        /// the state file, adopted, or created and missing from one listing.
+        case unseen(jobID: String, tableHeld: Bool)
+        /// Our job as the cycles see it.
+        case seen(jobID: String, Evidence)
+    }
+
     public let jobName: String
-    /// Our Polaris job id (persisted in the state file).
-    public var jobID: String?
-    /// Polaris refused the last create because another streaming job holds the table: the next
-    /// `.create`/`.recreate` must be sent with `replaceRunning: true`. Cleared when a job is created
-    /// or a live job of ours is observed.
-    public internal(set) var needsReplaceRunning = false
-    /// Healing actions (recreate, replace, resume) that succeeded.
+    var standing = Standing.noJob(tableHeld: false)
+    /// Healing writes (recreate, replace, resume) that succeeded.
     public internal(set) var recoveries = 0
     public internal(set) var budget = CrashLoopBudget()
+    /// Where the job stands, as shown (`STATUS=`, `status`, the demo); the output of the last event.
     public internal(set) var phase: JobPhase = .creating
-
     var markers: Set<Marker> = []
-
-    // Observation-derived, not persisted.
-    var errorCycles = 0
-    var healthyCycles = 0
-    var lostConnectionCycles = 0
-    var probe = ConnectionProbe.idle
-    var lastStatus: ExecutionStatus?
-    var statusSince: Date?
-    /// A job was just created: if the next listing does not show it yet, wait one cycle
-    /// instead of creating another.
-    var awaitingListing = false
-    /// The last write handed out, and whether it used the budget (for `record`).
-    var issuedAction: JobAction?
-    var issuedBudgeted = false
 
     public init(jobName: String) {
         self.jobName = jobName
+    }
+
+    /// Our Polaris job id (persisted in the state file); nil when no job of ours exists.
+    public var jobID: String? {
+        switch standing {
+        case .noJob: nil
+        case .created(let id), .unseen(let id, _), .seen(let id, _): id
+        }
+    }
+
+    /// The next create or recreate must be sent with `replaceRunning: true`: Polaris refused
+    /// the last one because another streaming job holds the table.
+    public var needsReplaceRunning: Bool {
+        switch standing {
+        case .noJob(let held), .unseen(_, let held): held
+        case .created: false
+        case .seen(_, let evidence): evidence.tableHeld
+        }
     }
 
     /// When the backoff ends (for `STATUS=` "retry in 40s"); nil when no backoff is pending.
@@ -70,40 +101,56 @@ public struct JobReconciler: Hashable, Sendable {
     /// Set while the job is in gave-up.
     public var gaveUpSince: Date? { budget.gaveUpSince }
 
-    /// `polaris-warden retry JOB`: leaves gave-up and clears the budget and the backoff, so the next
-    /// cycle acts at once.
-    public mutating func retry(now: Date) {
+    /// `polaris-warden retry JOB`: leaves gave-up and clears the budget and the backoff, so the
+    /// next cycle acts at once. Nothing to write or report now: the next `observe` decides.
+    @discardableResult
+    public mutating func retry(now: Date) -> JobStep {
         budget = CrashLoopBudget()
-        probe = .idle
+        updateEvidence { $0.probe = .idle }
         if case .gaveUp = phase { phase = .recovering }
+        return JobStep()
     }
 
-    /// A config reload changed this job's spec: leaves gave-up and clears the budget (the new spec
-    /// deserves its own attempts); drift is judged afresh against the new spec.
-    public mutating func specChanged(now: Date) {
+    /// A config reload changed this job's spec: leaves gave-up and clears the budget (the new
+    /// spec deserves its own attempts); drift is judged afresh against the new spec.
+    @discardableResult
+    public mutating func specChanged(now: Date) -> JobStep {
         retry(now: now)
         markers.remove(.drifted)
+        return JobStep()
     }
 
     /// The cycle adopted an existing (non-terminal) job: it is ours from now on.
     public mutating func adopted(jobID id: String) {
-        if id != jobID {
-            jobID = id
-            forgetJob()
+        guard id == jobID else {
+            markers = []
+            standing = .unseen(jobID: id, tableHeld: false)
+            return
         }
-        needsReplaceRunning = false
+        switch standing {
+        case .unseen: standing = .unseen(jobID: id, tableHeld: false)
+        case .seen: updateEvidence { $0.tableHeld = false }
+        case .noJob, .created: break
+        }
     }
 
-    /// Forgets everything that belonged to the previous job (a new id or no job).
-    mutating func forgetJob() {
-        markers = []
-        errorCycles = 0
-        healthyCycles = 0
-        lostConnectionCycles = 0
-        probe = .idle
-        lastStatus = nil
-        statusSince = nil
-        awaitingListing = false
+    /// Changes the evidence when the job has been seen (no-op otherwise).
+    mutating func updateEvidence(_ change: (inout Evidence) -> Void) {
+        guard case .seen(let id, var evidence) = standing else { return }
+        change(&evidence)
+        standing = .seen(jobID: id, evidence)
+    }
+
+    /// Records Polaris' refusal of a create because another job holds the table.
+    mutating func noteTableHeld() {
+        switch standing {
+        case .noJob: standing = .noJob(tableHeld: true)
+        case .unseen(let id, _): standing = .unseen(jobID: id, tableHeld: true)
+        case .seen(let id, var evidence):
+            evidence.tableHeld = true
+            standing = .seen(jobID: id, evidence)
+        case .created: break
+        }
     }
 
     /// Inserts a marker; true when it was not there yet (the report is due).
@@ -120,8 +167,9 @@ extension JobReconciler: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         jobName = try container.decode(String.self, forKey: .jobName)
-        jobID = try container.decodeIfPresent(String.self, forKey: .jobID)
-        needsReplaceRunning = try container.decodeIfPresent(Bool.self, forKey: .needsReplaceRunning) ?? false
+        let jobID = try container.decodeIfPresent(String.self, forKey: .jobID)
+        let tableHeld = try container.decodeIfPresent(Bool.self, forKey: .needsReplaceRunning) ?? false
+        standing = jobID.map { .unseen(jobID: $0, tableHeld: tableHeld) } ?? .noJob(tableHeld: tableHeld)
         recoveries = try container.decodeIfPresent(Int.self, forKey: .recoveries) ?? 0
         budget = try container.decodeIfPresent(CrashLoopBudget.self, forKey: .budget) ?? CrashLoopBudget()
         // Markers a newer version wrote and this one does not know are dropped.

@@ -13,16 +13,12 @@ public enum ActionExecutor {
         public var error: PolarisError?
     }
 
-    public static func perform(
-        _ action: JobAction, for job: DesiredJob, replaceRunning: Bool, client: PolarisClient
-    ) async -> Result {
+    public static func perform(_ write: JobWrite, for job: DesiredJob, client: PolarisClient) async -> Result {
         do {
-            switch action {
+            switch write.action {
             case .create, .recreate, .replace:
                 var spec = job.spec
-                // A replace always takes the table over; a create only after Polaris said
-                // another job holds it (the state machine's `needsReplaceRunning`).
-                let takesOver = action.isReplace || replaceRunning
+                let takesOver = write.replaceRunning
                 if takesOver { spec.replaceRunning = true }
                 let created: Job
                 do throws(PolarisError) {
@@ -50,8 +46,6 @@ public enum ActionExecutor {
                     let message = error.polarisMessage ?? "connection test failed"
                     return Result(outcome: nil, connectionTest: .failed(message: message), error: error)
                 }
-            case .report:
-                return Result(outcome: nil)
             }
         } catch {
             return Result(outcome: outcome(of: error), error: error)
@@ -70,12 +64,5 @@ public enum ActionExecutor {
         let filter = JobListFilter(types: ["streaming"], targetTableName: table)
         guard let jobs = try? await client.listJobs(filter) else { return false }
         return jobs.contains { $0.targetTable == table && !$0.executionStatus.isTerminal }
-    }
-}
-
-extension JobAction {
-    var isReplace: Bool {
-        if case .replace = self { return true }
-        return false
     }
 }

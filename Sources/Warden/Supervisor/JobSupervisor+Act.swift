@@ -1,5 +1,6 @@
 import Logging
 import PolarisAPI
+import WardenPlatform
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -11,7 +12,7 @@ import Foundation
 /// bounded concurrency, outcomes back into each job's state machine, events for each result.
 extension JobSupervisor {
     func commit(_ decisions: [Decision]) async {
-        var writes: [(DesiredJob, JobAction)] = []
+        var writes: [(DesiredJob, JobWrite)] = []
         let date = now()
         for decision in decisions {
             let name = decision.job.name
@@ -23,28 +24,26 @@ extension JobSupervisor {
                     metadata: jobMetadata(decision.job, observed: observed))
             }
             var record = decision.record
-            for action in decision.actions {
-                if case .report(let report) = action {
-                    log(report, job: decision.job, observed: decision.observed, record: record)
-                } else {
-                    if action.createsJob {
-                        record.pendingCreate = PendingCreate(
-                            table: decision.job.table, startedAt: date,
-                            specFingerprint: fingerprint(of: decision.job))
-                    }
-                    writes.append((decision.job, action))
+            for report in decision.step.reports {
+                log(report, job: decision.job, observed: decision.observed, record: record)
+            }
+            if let write = decision.step.write {
+                if write.action.postsJob {
+                    record.pendingCreate = PendingCreate(
+                        table: decision.job.table, startedAt: date, specFingerprint: fingerprint(of: decision.job))
                 }
+                writes.append((decision.job, write))
             }
             state.jobs[name] = record
         }
         guard !writes.isEmpty else { return }
         // The intent is on disk before any create is sent: a crash now ends in adoption.
-        if writes.contains(where: { $0.1.createsJob }) { persist() }
+        if writes.contains(where: { $0.1.action.postsJob }) { persist() }
         await execute(ordered(writes))
     }
 
     /// `HealOrder`: priority, then the oldest failure first, then name.
-    func ordered(_ writes: [(DesiredJob, JobAction)]) -> [(DesiredJob, JobAction)] {
+    func ordered(_ writes: [(DesiredJob, JobWrite)]) -> [(DesiredJob, JobWrite)] {
         guard writes.count > 1 else { return writes }
         let keyed = writes.map { write in
             let since = lastObserved[write.0.name]?.lastUpdatedTimestamp?.date
@@ -59,24 +58,20 @@ extension JobSupervisor {
         progress.done += 1
         healProgress = progress
         guard let progressHandler else { return }
-        let clock = ContinuousClock.now
-        if let last = lastProgressStatus, clock - last < .seconds(1) {
+        let instant = clock.now
+        if let last = lastProgressStatus, last.duration(to: instant) < .seconds(1) {
             progressHandler(nil)
             return
         }
-        lastProgressStatus = clock
+        lastProgressStatus = instant
         let line = statusLine()
         store?.saveProgress(progress.summary(now: now()))
         progressHandler(line)
     }
 
-    func execute(_ writes: [(DesiredJob, JobAction)]) async {
+    func execute(_ writes: [(DesiredJob, JobWrite)]) async {
         let client = self.client
         let limit = max(1, config.supervisor.maxConcurrentActions)
-        let inputs = writes.map { job, action in
-            let reconciler = state.jobs[job.name]?.reconciler
-            return (job, action, reconciler?.needsReplaceRunning ?? false)
-        }
         healProgress = HealProgress(
             total: writes.count, startedAt: now(), nominalRate: config.polaris.maxRequestsPerSecond)
         lastProgressStatus = nil
@@ -84,35 +79,35 @@ extension JobSupervisor {
             healProgress = nil
             store?.saveProgress(nil)
         }
-        await withTaskGroup(of: (DesiredJob, JobAction, ActionExecutor.Result).self) { group in
-            var iterator = inputs.makeIterator()
+        await withTaskGroup(of: (DesiredJob, JobWrite, ActionExecutor.Result).self) { group in
+            var iterator = writes.makeIterator()
             func startNext() -> Bool {
-                guard let (job, action, replaceRunning) = iterator.next() else { return false }
+                guard let (job, write) = iterator.next() else { return false }
                 group.addTask {
-                    let result = await ActionExecutor.perform(
-                        action, for: job, replaceRunning: replaceRunning, client: client)
-                    return (job, action, result)
+                    let result = await ActionExecutor.perform(write, for: job, client: client)
+                    return (job, write, result)
                 }
                 return true
             }
             for _ in 0..<limit where !startNext() { break }
-            while let (job, action, result) = await group.next() {
-                apply(result, of: action, for: job)
+            while let (job, write, result) = await group.next() {
+                apply(result, of: write, for: job)
                 noteWriteFinished()
                 _ = startNext()
             }
         }
     }
 
-    func apply(_ result: ActionExecutor.Result, of action: JobAction, for job: DesiredJob) {
+    func apply(_ result: ActionExecutor.Result, of write: JobWrite, for job: DesiredJob) {
+        let action = write.action
         let date = now()
         var record = state.jobs[job.name] ?? JobRecord(jobName: job.name)
         metrics?.actionFinished(action: action.name, outcome: WardenMetrics.ActionResult(result))
         if let test = result.connectionTest { pendingConnectionTests[job.name] = test }
         if let outcome = result.outcome {
-            let followUps = record.reconciler.record(
-                outcome, of: action, settings: config.supervisor, now: date, random: &random)
-            for case .report(let report) in followUps {
+            let followUp = record.reconciler.record(
+                outcome, of: write, settings: config.supervisor, now: date, random: &random)
+            for report in followUp.reports {
                 log(report, job: job, observed: lastObserved[job.name], record: record)
             }
         }
@@ -155,7 +150,7 @@ extension JobSupervisor {
         case .ambiguous(let message):
             logger.log(event: .jobActionFailed, "\(action.name) of \(job.name): \(message)", metadata: metadata)
         case .failed, .tableHeldByAnotherJob:
-            if action.createsJob {
+            if action.postsJob {
                 record.pendingCreate = nil
                 createRefused = true
             }

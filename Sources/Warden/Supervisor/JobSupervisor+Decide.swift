@@ -1,5 +1,6 @@
 import Logging
 import PolarisAPI
+import WardenPlatform
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -30,7 +31,7 @@ extension JobSupervisor {
                 decisions.append(
                     Decision(
                         job: job, record: record, observed: match.job, adopted: match.adopted, specDrifted: false,
-                        actions: []))
+                        step: JobStep()))
                 continue
             }
             if let intent = record.pendingCreate, match.job?.executionStatus.isTerminal ?? true,
@@ -41,7 +42,7 @@ extension JobSupervisor {
                 decisions.append(
                     Decision(
                         job: job, record: record, observed: match.job, adopted: false, specDrifted: false,
-                        actions: []))
+                        step: JobStep()))
                 continue
             }
             let drifted = await checkDrift(
@@ -56,13 +57,13 @@ extension JobSupervisor {
                 failureAttributed: match.job.map {
                     incidents.attribute(LiveJob($0), connection: job.connectionName) != .job
                 } ?? false, replaceForStall: replaceForStall.contains(job.name))
-            let actions = record.reconciler.observe(
+            let step = record.reconciler.observe(
                 observation, settings: config.supervisor, now: date, random: &random)
-            if actions.contains(.replace(reason: .stalledIngestion)) { record.stall?.replacedForStall = true }
+            if step.write?.action == .replace(reason: .stalledIngestion) { record.stall?.replacedForStall = true }
             decisions.append(
                 Decision(
                     job: job, record: record, observed: match.job, adopted: match.adopted, specDrifted: drifted,
-                    actions: actions))
+                    step: step))
         }
         return decisions
     }

@@ -1,5 +1,6 @@
 import Logging
 import PolarisAPI
+import WardenPlatform
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -31,7 +32,8 @@ public actor JobSupervisor {
         public var observed: Job?
         public var adopted: Bool
         public var specDrifted: Bool
-        public var actions: [JobAction]
+        /// The state machine's answer: reports and at most one write (none while held).
+        public var step: JobStep
     }
 
     /// Whether the last cycle could talk to Polaris.
@@ -57,7 +59,8 @@ public actor JobSupervisor {
     var client: PolarisClient
     let store: StateStore?
     let logger: Logger
-    let now: @Sendable () -> Date
+    /// The one clock (`WardenPlatform`): dates for the state machine, timers, progress pacing.
+    let clock: any WallClock
     var random: SeededRandom
     var pendingConnectionTests: [String: ConnectionTestResult] = [:]
     var lastObserved: [String: Job] = [:]
@@ -80,11 +83,11 @@ public actor JobSupervisor {
     /// Told after every completed write (watchdog progress) and, at most once a second, given
     /// the current `STATUS=` line; set by the daemon.
     var progressHandler: (@Sendable (_ status: String?) -> Void)?
-    var lastProgressStatus: ContinuousClock.Instant?
+    var lastProgressStatus: WallInstant?
 
     public init(
         config: WardenConfig, client: PolarisClient, store: StateStore?, initialState: WardenState = WardenState(),
-        logger: Logger, now: @escaping @Sendable () -> Date = { Date() }, random: SeededRandom = SeededRandom(),
+        logger: Logger, clock: any WallClock = SystemClock(), random: SeededRandom = SeededRandom(),
         metrics: WardenMetrics? = nil
     ) {
         self.config = config
@@ -92,21 +95,24 @@ public actor JobSupervisor {
         self.store = store
         self.state = initialState
         self.logger = logger
-        self.now = now
+        self.clock = clock
         self.random = random
         self.metrics = metrics
     }
+
+    /// The clock's current date, for the state machine and the state file.
+    func now() -> Date { clock.now.date }
 
     // MARK: Cycle
 
     /// One full reconcile pass. Never throws: an unreachable API is reported and the cycle
     /// still counts as progress for the watchdog.
     public func runCycle() async {
-        let started = ContinuousClock.now
+        let started = clock.now
         let reachable = await reconcile()
         cyclesCompleted += 1
         guard let metrics else { return }
-        metrics.cycleFinished(duration: ContinuousClock.now - started, outcome: reachable ? .ok : .apiError)
+        metrics.cycleFinished(duration: started.duration(to: clock.now), outcome: reachable ? .ok : .apiError)
         metrics.jobsObserved(views: jobViews())
         let limiter = client.rateLimiter
         metrics.rateLimitWaits(count: await limiter.waits, seconds: await limiter.totalWait)
@@ -308,28 +314,5 @@ public struct SpecCheck: Codable, Hashable, Sendable {
         self.fingerprint = fingerprint
         self.drifted = !differences.isEmpty
         self.differences = differences.isEmpty ? nil : differences
-    }
-}
-
-extension JobAction {
-    /// True for the actions that POST a new job (and so need an intent on disk first).
-    var createsJob: Bool {
-        switch self {
-        case .create, .recreate, .replace: true
-        default: false
-        }
-    }
-
-    /// A short kebab-case name for `WARDEN_ACTION` and `plan`.
-    public var name: String {
-        switch self {
-        case .create: "create"
-        case .recreate: "recreate"
-        case .replace: "replace"
-        case .resume: "resume"
-        case .resetOffsets: "reset-offsets"
-        case .testConnection: "test-connection"
-        case .report: "report"
-        }
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import PolarisAPI
 import PolarisEmulator
 import Testing
+import WardenPlatform
 
 @testable import Warden
 
@@ -37,7 +38,7 @@ struct WardenHarness {
             url: emulator.baseURL, projectID: emulator.projectID, jobs: jobs, settings: settings)
         config.connections += extraConnections
         configure(&config)
-        let clock = ManualClock()
+        let clock = ManualClock(start: WallInstant(secondsSince1970: 1_800_000_000))
         let recorder = LogRecorder()
         let sends = SendLog()
         let client = PolarisClient(
@@ -53,7 +54,7 @@ struct WardenHarness {
         let state = initialState ?? store.load().0
         let supervisor = JobSupervisor(
             config: config, client: client, store: store, initialState: state, logger: recorder.logger,
-            now: clock.function, random: SeededRandom(seed: 42), metrics: metrics)
+            clock: clock, random: SeededRandom(seed: 42), metrics: metrics)
         return WardenHarness(
             emulator: emulator, supervisor: supervisor, clock: clock, recorder: recorder, stateDirectory: directory,
             config: config, sends: sends)
