@@ -24,16 +24,6 @@ import Testing
         #expect(policy.delay(afterAttempt: 1, retryAfter: .seconds(60), using: &random) == .seconds(5))
     }
 
-    @Test func retryAfterParsesSecondsAndHTTPDates() {
-        #expect(RetryAfter.delay(from: "120", now: 0) == .seconds(120))
-        #expect(RetryAfter.delay(from: " 0 ", now: 0) == .zero)
-        // Sun, 06 Nov 1994 08:49:37 GMT = 784111777
-        #expect(RetryAfter.delay(from: "Sun, 06 Nov 1994 08:49:37 GMT", now: 784_111_770) == .milliseconds(7000))
-        #expect(RetryAfter.delay(from: "Sun, 06 Nov 1994 08:49:37 GMT", now: 784_111_800) == .zero)
-        #expect(RetryAfter.delay(from: "soon", now: 0) == nil)
-        #expect(RetryAfter.delay(from: "-5", now: 0) == nil)
-    }
-
     @Test func baseURLGetsTheProjectPath() throws {
         let config = try PolarisClientConfiguration(
             url: "https://example.us-east-1.aws.api.imply.io/", projectID: "12375ffx-0000-0000-0000-000000000000",

@@ -43,12 +43,6 @@ struct PureLogicTests {
         #expect(Credentials.decodeBase64("YQ=a") == nil)
     }
 
-    @Test func httpDate() {
-        #expect(RetryAfter.httpDate(secondsSinceEpoch: 1_445_412_480) == "Wed, 21 Oct 2015 07:28:00 GMT")
-        #expect(RetryAfter.httpDate(secondsSinceEpoch: 0) == "Thu, 01 Jan 1970 00:00:00 GMT")
-        #expect(RetryAfter.seconds(120).headerValue == "120")
-    }
-
     @Test func jsonWriterEscapesAndSortsKeys() {
         let value = JSONValue.object([
             "b": .array([.int(2_147_483_647), .double(0.5), .null, .bool(true)]), "a": .string("q\"\\\n\u{1}é"),
