@@ -2,15 +2,16 @@ import Foundation
 import PolarisAPI
 import PolarisEmulator
 import Testing
+import WardenPlatform
 
 /// The client against the emulator on loopback: pagination, auth, retries, Retry-After,
-/// create safety, rate limit, OAuth.
+/// create safety, rate limit, OAuth. Tests about time run the client on a `ManualClock`.
 @Suite struct ClientIntegrationTests {
     static let key = "pok_client_test_secret_key"
 
     static func withEmulator(
         maxRequestsPerSecond: Double = 1000, retry: RetryPolicy = RetryPolicy(initialDelay: .milliseconds(10)),
-        oauth: Bool = false, tokenLifetime: Duration = .seconds(300),
+        oauth: Bool = false, tokenLifetime: Duration = .seconds(300), clock: any WallClock = SystemClock(),
         _ body: (PolarisEmulator, PolarisClient) async throws -> Void
     ) async throws {
         let emulator = PolarisEmulator(
@@ -26,7 +27,8 @@ import Testing
         let client = PolarisClient(
             configuration: try PolarisClientConfiguration(
                 url: emulator.baseURL, projectID: emulator.projectID, authentication: authentication,
-                requestTimeout: .seconds(15), maxRequestsPerSecond: maxRequestsPerSecond, retry: retry))
+                requestTimeout: .seconds(15), maxRequestsPerSecond: maxRequestsPerSecond, retry: retry),
+            clock: clock)
         do {
             try await body(emulator, client)
         } catch {
@@ -132,38 +134,65 @@ import Testing
     }
 
     @Test func honoursRetryAfterSeconds() async throws {
-        try await Self.withEmulator { emulator, client in
+        let clock = ManualClock()
+        try await Self.withEmulator(clock: clock) { emulator, client in
             _ = try await emulator.inject(.status(429, retryAfter: .seconds(1), count: 1, method: "GET"))
             await emulator.resetRequestLog()
-            _ = try await client.listConnections()
-            let log = await emulator.requestLog()
-            #expect(log.map(\.status) == [429, 200])
-            let gap =
-                Double(log[1].timestamp.seconds - log[0].timestamp.seconds)
-                + Double(log[1].timestamp.nanoseconds - log[0].timestamp.nanoseconds) / 1e9
-            #expect(gap >= 0.9, "waited \(gap)s, Retry-After said 1s")
+            let call = Task { try await client.listConnections() }
+            // The backoff sleeps on the client's clock: exactly Retry-After, not the jittered delay.
+            #expect(await clock.waitForSleepers(1))
+            #expect(await emulator.requestLog().map(\.status) == [429])
+            clock.advance(by: .milliseconds(999))
+            #expect(clock.sleeperCount == 1, "still waiting 1 ms before Retry-After ends")
+            clock.advance(by: .milliseconds(1))
+            _ = try await call.value
+            #expect(await emulator.requestLog().map(\.status) == [429, 200])
         }
     }
 
+    /// An HTTP-date `Retry-After` is read against the client's clock (not the machine's).
+    @Test func honoursRetryAfterDateOnTheClientsClock() async throws {
+        let clock = ManualClock(start: WallInstant(secondsSince1970: 1_445_412_470))  // 2015-10-21T07:27:50Z
+        try await Self.withEmulator(
+            retry: RetryPolicy(initialDelay: .milliseconds(10), maxDelay: .seconds(60)), clock: clock
+        ) {
+            emulator, client in
+            _ = try await emulator.inject(
+                .status(503, retryAfter: .date(PolarisTimestamp(seconds: 1_445_412_480)), count: 1, method: "GET"))
+            let call = Task { try await client.listConnections() }
+            #expect(await clock.waitForSleepers(1))
+            clock.advance(by: .milliseconds(9_999))
+            #expect(clock.sleeperCount == 1, "the date is 10 s after the clock's now")
+            clock.advance(by: .milliseconds(1))
+            _ = try await call.value
+        }
+    }
+
+    /// AsyncHTTPClient's own timeout (real time) against an answer held 20 times longer: the call
+    /// fails with a timeout after both tries, long before either answer could have come. (The
+    /// emulator finishes the held answers before it stops, so the hold is what the test costs.)
     @Test func aHangingRequestIsCutByTheTimeout() async throws {
         let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: Self.key))
         _ = try await emulator.start()
         let client = PolarisClient(
             configuration: try PolarisClientConfiguration(
                 url: emulator.baseURL, projectID: emulator.projectID, authentication: .apiKey(Secret(Self.key)),
-                requestTimeout: .milliseconds(500),
+                requestTimeout: .milliseconds(200),
                 retry: RetryPolicy(maxAttempts: 2, initialDelay: .milliseconds(10), maxDelay: .milliseconds(20))))
-        _ = try await emulator.inject(.delay(.seconds(6), count: 2, method: "GET"))
+        let hold = Duration.seconds(4)
+        _ = try await emulator.inject(.delay(hold, count: 2, method: "GET"))
         let started = ContinuousClock.now
         let error = await #expect(throws: PolarisError.self) { try await client.listConnections() }
         let elapsed = ContinuousClock.now - started
+        let tries = await emulator.requestLog().filter { $0.path.hasSuffix("/connections") }.count
         await emulator.stop()
-        guard case .transport = error else {
+        guard case .transport(_, let detail) = error else {
             Issue.record("expected a transport error, got \(String(describing: error))")
             return
         }
-        // Two tries of 0.5 s each, not two 6 s hangs.
-        #expect(elapsed < .seconds(5))
+        #expect(detail.contains("deadlineExceeded") || detail.lowercased().contains("timeout"), "\(detail)")
+        #expect(tries <= 2)
+        #expect(elapsed < hold, "cut by the timeout, not answered after \(elapsed)")
     }
 
     @Test func createIsNotRetriedAfterAnAmbiguous500() async throws {
@@ -203,23 +232,29 @@ import Testing
     }
 
     @Test func rateLimitIsSharedByConcurrentCalls() async throws {
-        try await Self.withEmulator(maxRequestsPerSecond: 10, retry: .none) { emulator, client in
+        let clock = ManualClock()
+        try await Self.withEmulator(maxRequestsPerSecond: 10, retry: .none, clock: clock) { emulator, client in
             await emulator.resetRequestLog()
-            let started = ContinuousClock.now
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<30 { group.addTask { _ = try await client.listConnections() } }
-                try await group.waitForAll()
+            let calls = Task {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<30 { group.addTask { _ = try await client.listConnections() } }
+                    try await group.waitForAll()
+                }
             }
-            let elapsed = ContinuousClock.now - started
+            // Burst 10, then 10/s from the one bucket: 20 calls wait on the client's clock.
+            #expect(await clock.waitForSleepers(20))
+            #expect(await client.rateLimiter.waits == 20)
+            clock.advance(by: .milliseconds(1999))
+            #expect(clock.sleeperCount == 1, "30 calls cannot all be sent in under 2 s")
+            clock.advance(by: .milliseconds(1))
+            try await calls.value
             #expect(await emulator.requestLog().count == 30)
-            // Burst 10, then 10/s from the one bucket: 30 calls cannot finish in under 2 s.
-            #expect(elapsed >= .milliseconds(1900))
-            #expect(await client.rateLimiter.waits > 0)
         }
     }
 
     @Test func oauthTokenIsCachedRefreshedBeforeExpiryAndOnceOn401() async throws {
-        try await Self.withEmulator(oauth: true, tokenLifetime: .seconds(6)) { emulator, client in
+        let clock = ManualClock()
+        try await Self.withEmulator(oauth: true, tokenLifetime: .seconds(300), clock: clock) { emulator, client in
             func tokenCalls() async -> Int {
                 await emulator.requestLog().filter { $0.path.hasSuffix("/oauth/token") }.count
             }
@@ -240,11 +275,18 @@ import Testing
             #expect(error?.isAuthFailure == true)
             #expect(await tokenCalls() == 3)
 
-            // Refreshed before it expires (at 80 % of a short lifetime, here 3 s): no 401 needed.
-            try await Task.sleep(for: .milliseconds(3300))
+            // Reused until 80 % of its 300 s lifetime (240 s on the client's clock), refetched after:
+            // no request ever needs the 401 to find out.
             await emulator.resetRequestLog()
+            clock.advance(by: .seconds(239))
             _ = try await client.listConnections()
-            #expect(await tokenCalls() == 1)
+            #expect(await tokenCalls() == 0, "reused at 239 s")
+            clock.advance(by: .seconds(1))
+            _ = try await client.listConnections()
+            #expect(await tokenCalls() == 1, "refetched at 240 s")
+            clock.advance(by: .seconds(239))
+            _ = try await client.listConnections()
+            #expect(await tokenCalls() == 1, "the new token is reused for its own 240 s")
             #expect(await emulator.requestLog().allSatisfy { $0.status != 401 })
             let log = await emulator.requestLog().map(\.path).joined(separator: " ")
             #expect(!log.contains("client-secret-xyz"))

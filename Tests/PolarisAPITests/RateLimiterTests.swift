@@ -1,38 +1,92 @@
 import PolarisAPI
+import Synchronization
 import Testing
+import WardenPlatform
 
-/// The token bucket, measured at the moment each caller is let through. A busy machine can
-/// only wake sleepers late, which spreads grants further: the bounds below hold under load.
+/// Runs `count` concurrent acquires in the background; `granted` counts those let through.
+final class LimiterCallers: Sendable {
+    private final class Count: Sendable {
+        let value = Mutex(0)
+    }
+
+    private let count = Count()
+    let task: Task<Void, any Error>
+
+    var granted: Int { count.value.withLock { $0 } }
+
+    init(_ limiter: RateLimiter, count callers: Int) {
+        let count = self.count
+        task = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<callers {
+                    group.addTask {
+                        try await limiter.acquire()
+                        count.value.withLock { $0 += 1 }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+}
+
+/// The token bucket on a `ManualClock`: time moves only when the test says, so every bound is
+/// exact and nothing depends on how busy the machine is.
 @Suite struct RateLimiterTests {
     @Test func grantsNeverExceedBurstPlusRatePerSecond() async throws {
-        let limiter = RateLimiter(ratePerSecond: 10)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let grants = try await withThrowingTaskGroup(of: Double.self) { group in
-            for _ in 0..<30 {
-                group.addTask {
-                    try await limiter.acquire()
-                    let elapsed = clock.now - start
-                    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-                }
-            }
-            return try await group.reduce(into: []) { $0.append($1) }.sorted()
+        let clock = ManualClock()
+        let limiter = RateLimiter(ratePerSecond: 10, clock: clock)
+        let callers = LimiterCallers(limiter, count: 30)
+        // 10 from the burst at once; 20 reserved a slot and sleep until it comes.
+        #expect(await clock.waitForSleepers(20))
+        #expect(await limiter.waits == 20)
+        #expect(await limiter.totalWait == .seconds(21), "0.1 s + 0.2 s + … + 2.0 s")
+        // One second later exactly 10 more were let through (20 in the first second), one per 0.1 s.
+        for step in 1...10 {
+            clock.advance(by: .milliseconds(99))
+            #expect(clock.sleeperCount == 21 - step, "nobody early at \(step)")
+            clock.advance(by: .milliseconds(1))
+            #expect(clock.sleeperCount == 20 - step, "one more at \(step) × 100 ms")
         }
-        #expect(grants.count == 30)
-        for (index, first) in grants.enumerated() {
-            let inWindow = grants[index...].prefix { $0 < first + 1.0 }.count
-            #expect(inWindow <= 20, "\(inWindow) grants within 1 s of \(first)")
-        }
-        // 10 immediately, then 20 more at 10/s.
-        #expect(grants.last! >= 1.9)
+        // The last one needs the full 2 s: 30 grants cannot happen in under 2 s at 10/s.
+        clock.advance(by: .milliseconds(999))
+        #expect(clock.sleeperCount == 1)
+        clock.advance(by: .milliseconds(1))
+        #expect(clock.sleeperCount == 0)
+        try await callers.task.value
+        #expect(callers.granted == 30)
+    }
+
+    @Test func aBurstGoesThroughThenTheNextAcquireWaitsExactlyTheRefillTime() async throws {
+        let clock = ManualClock()
+        let limiter = RateLimiter(ratePerSecond: 50, burst: 5, clock: clock)
+        for _ in 0..<5 { try await limiter.acquire() }
+        #expect(await limiter.waits == 0)
+        #expect(clock.sleeperCount == 0, "the burst never sleeps")
+
+        let sixth = LimiterCallers(limiter, count: 1)
+        #expect(await clock.waitForSleepers(1))
+        #expect(await limiter.waits == 1)
+        #expect(await limiter.totalWait == .milliseconds(20), "one token at 50/s")
+        clock.advance(by: .milliseconds(19))
+        #expect(clock.sleeperCount == 1)
+        #expect(sixth.granted == 0)
+        clock.advance(by: .milliseconds(1))
+        try await sixth.task.value
+        #expect(sixth.granted == 1)
     }
 
     @Test func idleTimeRefillsTheBucketUpToTheBurstOnly() async throws {
-        let limiter = RateLimiter(ratePerSecond: 50, burst: 5)
+        let clock = ManualClock()
+        let limiter = RateLimiter(ratePerSecond: 50, burst: 5, clock: clock)
+        for _ in 0..<5 { try await limiter.acquire() }
+        clock.advance(by: .milliseconds(300))  // would be 15 tokens without the cap
         for _ in 0..<5 { try await limiter.acquire() }
         #expect(await limiter.waits == 0)
-        try await Task.sleep(for: .milliseconds(300))  // would be 15 tokens without the cap
-        for _ in 0..<6 { try await limiter.acquire() }
+        let sixth = LimiterCallers(limiter, count: 1)
+        #expect(await clock.waitForSleepers(1), "the sixth after the idle time waits: the bucket held 5, not 15")
         #expect(await limiter.waits == 1)
+        clock.advance(by: .milliseconds(20))
+        try await sixth.task.value
     }
 }

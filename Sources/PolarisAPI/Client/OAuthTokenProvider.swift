@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
+import WardenPlatform
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -9,26 +10,32 @@ import Foundation
 #endif
 
 /// Client-credentials access tokens, cached and refreshed before they expire (Polaris tokens
-/// live 5 minutes). `invalidate()` after a 401 makes the next call fetch a fresh one.
+/// live 5 minutes). `invalidate()` after a 401 makes the next call fetch a fresh one. Expiry is
+/// measured on the client's injected clock.
 actor OAuthTokenProvider {
     private let clientID: String
     private let clientSecret: Secret
     private let tokenURL: String
     private let httpClient: HTTPClient
     private let timeout: Duration
-    private var cached: (token: Secret, refreshAt: ContinuousClock.Instant)?
+    private let clock: any WallClock
+    private var cached: (token: Secret, refreshAt: WallInstant)?
     private var inFlight: Task<Secret, any Error>?
 
-    init(clientID: String, clientSecret: Secret, tokenURL: String, httpClient: HTTPClient, timeout: Duration) {
+    init(
+        clientID: String, clientSecret: Secret, tokenURL: String, httpClient: HTTPClient, timeout: Duration,
+        clock: any WallClock
+    ) {
         self.clientID = clientID
         self.clientSecret = clientSecret
         self.tokenURL = tokenURL
         self.httpClient = httpClient
         self.timeout = timeout
+        self.clock = clock
     }
 
     func token() async throws -> Secret {
-        if let cached, ContinuousClock.now < cached.refreshAt { return cached.token }
+        if let cached, clock.now < cached.refreshAt { return cached.token }
         if let inFlight { return try await inFlight.value }
         let task = Task { try await self.fetch() }
         inFlight = task
@@ -80,7 +87,7 @@ actor OAuthTokenProvider {
         // never carries a token that expires in flight.
         let margin = Swift.min(Swift.max(5, lifetime * 0.2), lifetime * 0.5)
         let refreshSeconds: Double = Swift.max(0, lifetime - margin)
-        let refreshAt = ContinuousClock.now + Duration.milliseconds(Int64(refreshSeconds * 1000))
+        let refreshAt = clock.now.advanced(by: .milliseconds(Int64(refreshSeconds * 1000)))
         let token = Secret(decoded.accessToken)
         cached = (token, refreshAt)
         return token

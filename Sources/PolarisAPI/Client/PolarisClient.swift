@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import WardenPlatform
 
 #if canImport(Glibc)
 import Glibc
@@ -19,7 +20,8 @@ import Foundation
 /// Every call goes through one token bucket (`maxRequestsPerSecond`), has a per-request
 /// timeout and, when idempotent, retries transient failures with full-jitter backoff,
 /// honouring `Retry-After`. Creates are never retried once they may have reached Polaris:
-/// the caller checks for the resource instead (no duplicate jobs).
+/// the caller checks for the resource instead (no duplicate jobs). All time (the token bucket,
+/// token expiry, backoff sleeps, `Retry-After` dates, exchange durations) is the injected clock's.
 public final class PolarisClient: Sendable {
     /// One finished HTTP exchange, for metrics and tests.
     public struct Exchange: Sendable {
@@ -37,34 +39,35 @@ public final class PolarisClient: Sendable {
     private let tokenProvider: OAuthTokenProvider?
     private let logger: Logger
     private let observer: (@Sendable (Exchange) -> Void)?
-    /// Wall-clock seconds since 1970, for HTTP-date `Retry-After` values.
-    private let wallClock: @Sendable () -> Double
+    /// The one clock (`WardenPlatform`), shared with the rate limiter and the token provider.
+    public let clock: any WallClock
 
+    /// - Parameter clock: the daemon's one clock; a test's `ManualClock` makes the rate limiter,
+    ///   token refresh and retry backoff wait until the test advances it.
     public init(
         configuration: PolarisClientConfiguration, httpClient: HTTPClient = .shared,
         logger: Logger = Logger(label: "polaris-api"), observer: (@Sendable (Exchange) -> Void)? = nil,
-        wallClock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        clock: any WallClock = SystemClock()
     ) {
         self.configuration = configuration
         self.httpClient = httpClient
-        self.rateLimiter = RateLimiter(ratePerSecond: configuration.maxRequestsPerSecond)
+        self.rateLimiter = RateLimiter(ratePerSecond: configuration.maxRequestsPerSecond, clock: clock)
         self.logger = logger
         self.observer = observer
-        self.wallClock = wallClock
+        self.clock = clock
         if case .oauth(let clientID, let secret, let tokenURL) = configuration.authentication {
             tokenProvider = OAuthTokenProvider(
                 clientID: clientID, clientSecret: secret, tokenURL: tokenURL, httpClient: httpClient,
-                timeout: configuration.requestTimeout)
+                timeout: configuration.requestTimeout, clock: clock)
         } else {
             tokenProvider = nil
         }
     }
 
-    /// A client with new settings that keeps the HTTP client, logger and observer.
+    /// A client with new settings that keeps the HTTP client, logger, observer and clock.
     public func reconfigured(_ configuration: PolarisClientConfiguration) -> PolarisClient {
         PolarisClient(
-            configuration: configuration, httpClient: httpClient, logger: logger, observer: observer,
-            wallClock: wallClock)
+            configuration: configuration, httpClient: httpClient, logger: logger, observer: observer, clock: clock)
     }
 
     // MARK: Project
@@ -235,7 +238,7 @@ public final class PolarisClient: Sendable {
         var refreshedToken = false
         while true {
             attempt += 1
-            let started = ContinuousClock.now
+            let started = clock.now
             let outcome: Result<HTTPClientResponse, any Error>
             var responseBody = ByteBuffer()
             do {
@@ -250,7 +253,7 @@ public final class PolarisClient: Sendable {
             } catch {
                 outcome = .failure(error)
             }
-            let duration = ContinuousClock.now - started
+            let duration = started.duration(to: clock.now)
 
             switch outcome {
             case .failure(let error):
@@ -301,7 +304,7 @@ public final class PolarisClient: Sendable {
                     throw failure
                 }
                 let retryAfter = response.headers.first(name: "Retry-After").flatMap {
-                    RetryAfter.delay(from: $0, now: wallClock())
+                    RetryAfter.delay(from: $0, now: clock.now.secondsSince1970)
                 }
                 let delay = configuration.retry.delay(afterAttempt: attempt, retryAfter: retryAfter, using: &random)
                 logger.debug(
@@ -312,9 +315,10 @@ public final class PolarisClient: Sendable {
         }
     }
 
+    /// Backoff between attempts, on the client's clock.
     private func sleep(_ delay: Duration, operation: String) async throws(PolarisError) {
         do {
-            try await Task.sleep(for: delay)
+            try await clock.sleep(until: clock.now.advanced(by: delay), tolerance: nil)
         } catch {
             throw .transport(operation: operation, detail: "canceled")
         }

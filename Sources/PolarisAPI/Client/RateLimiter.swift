@@ -1,21 +1,25 @@
+import WardenPlatform
+
 /// A token bucket shared by every call of one client, so a cycle with many healing actions
 /// (or a retry storm) never sends more than `ratePerSecond` requests per second to Polaris.
+/// Time is the injected clock's: refills are measured on it and waits sleep on it.
 public actor RateLimiter {
     public let ratePerSecond: Double
     public let burst: Double
     private var tokens: Double
-    private var last: ContinuousClock.Instant
-    private let clock = ContinuousClock()
+    private var last: WallInstant
+    private let clock: any WallClock
     /// Total time callers spent waiting for a token (for metrics and benchmarks).
     public private(set) var totalWait: Duration = .zero
     public private(set) var waits: Int = 0
 
     /// `burst` defaults to one second's worth of tokens (at least 1).
-    public init(ratePerSecond: Double, burst: Double? = nil) {
+    public init(ratePerSecond: Double, burst: Double? = nil, clock: any WallClock = SystemClock()) {
         precondition(ratePerSecond > 0, "rate must be positive")
         self.ratePerSecond = ratePerSecond
         self.burst = max(1, burst ?? ratePerSecond.rounded(.down))
         self.tokens = self.burst
+        self.clock = clock
         self.last = clock.now
     }
 
@@ -23,15 +27,15 @@ public actor RateLimiter {
     /// sleep, so concurrent callers queue fairly instead of waking together.
     public func acquire() async throws {
         let now = clock.now
-        let elapsed = now - last
+        let elapsed = last.duration(to: now)
         last = now
         let elapsedSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        tokens = min(burst, tokens + elapsedSeconds * ratePerSecond)
+        tokens = min(burst, tokens + max(0, elapsedSeconds) * ratePerSecond)
         tokens -= 1
         if tokens >= 0 { return }
-        let wait = Duration.nanoseconds(Int64((-tokens / ratePerSecond) * 1e9))
+        let wait = Duration.nanoseconds(Int64(((-tokens / ratePerSecond) * 1e9).rounded()))
         totalWait += wait
         waits += 1
-        try await Task.sleep(for: wait)
+        try await clock.sleep(until: now.advanced(by: wait), tolerance: nil)
     }
 }
