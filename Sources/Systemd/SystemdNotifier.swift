@@ -15,17 +15,28 @@ public struct SystemdNotifier: Sendable {
     /// Longest `STATUS=` text in UTF-8 bytes; `systemctl status` shows one line, longer text only wraps.
     public static let maximumStatusBytes = 200
 
-    /// True when `NOTIFY_SOCKET` was set at init; otherwise every send is a no-op.
+    /// True when `NOTIFY_SOCKET` was set at init (or a sink was given); otherwise every send is a no-op.
     public let isEnabled: Bool
+    /// Where datagrams go instead of `sd_notify` (``init(sink:)``).
+    private let sink: (@Sendable (String) -> Void)?
 
     /// Reads `NOTIFY_SOCKET` once.
     public init() {
         self.isEnabled = getenv("NOTIFY_SOCKET") != nil
+        self.sink = nil
     }
 
     /// For tests and callers that already know; `enabled: false` makes every call a no-op.
     public init(enabled: Bool) {
         self.isEnabled = enabled
+        self.sink = nil
+    }
+
+    /// A notifier that hands each datagram (exactly the text `sd_notify` would send) to `sink`
+    /// instead of the socket: in-process tests of the daemon read what systemd would have seen.
+    public init(sink: @escaping @Sendable (_ datagram: String) -> Void) {
+        self.isEnabled = true
+        self.sink = sink
     }
 
     // MARK: - Protocol messages
@@ -84,12 +95,16 @@ public struct SystemdNotifier: Sendable {
         send([.errno(code)])
     }
 
-    /// Sends the messages as one datagram. Returns true when systemd accepted it; false when
-    /// disabled, on an empty list, or when `sd_notify` failed (never fatal for the daemon).
+    /// Sends the messages as one datagram. Returns true when systemd (or the sink) accepted it;
+    /// false when disabled, on an empty list, or when `sd_notify` failed (never fatal for the daemon).
     @discardableResult
     public func send(_ messages: [NotifyMessage]) -> Bool {
         guard isEnabled, !messages.isEmpty else { return false }
         let text = Self.datagram(messages)
+        if let sink {
+            sink(text)
+            return true
+        }
         return text.withCString { sd_notify(0, $0) } > 0
     }
 

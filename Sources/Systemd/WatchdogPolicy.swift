@@ -10,7 +10,8 @@
 /// completes and reports progress, so the daemon keeps pinging during an upstream outage and
 /// reports it through `STATUS=` and the journal instead of restart-looping.
 ///
-/// Times are monotonic offsets (`Duration` since any fixed origin) passed in by the caller.
+/// Times are offsets (`Duration` since any fixed origin, `WallInstant.sinceEpoch` from
+/// ``WatchdogService``'s clock) passed in by the caller.
 public struct WatchdogPolicy: Sendable, Equatable {
     /// What to tell systemd this time.
     public enum Decision: Sendable, Equatable {

@@ -1,42 +1,10 @@
 import Glibc
 import Synchronization
+import TestSupport
 import Testing
+import WardenPlatform
 
 @testable import Systemd
-
-/// A virtual clock: `sleep` advances time at once and runs the scenario's hook, so hours of
-/// watchdog cadence run in microseconds and deterministically.
-final class FakeWatchdogClock: WatchdogClock {
-    private struct State {
-        var now: Duration = .seconds(1000)
-        var sleeps: [Duration] = []
-    }
-    private let state = Mutex(State())
-    private let end: Duration
-    private let onAdvance: @Sendable (Duration) -> Void
-
-    /// - Parameters:
-    ///   - duration: virtual time after which `sleep` throws `CancellationError`.
-    ///   - onAdvance: called with the elapsed virtual time after each sleep (report progress here).
-    init(running duration: Duration, onAdvance: @escaping @Sendable (Duration) -> Void = { _ in }) {
-        self.end = .seconds(1000) + duration
-        self.onAdvance = onAdvance
-    }
-
-    func now() -> Duration { state.withLock { $0.now } }
-
-    var sleeps: [Duration] { state.withLock { $0.sleeps } }
-
-    func sleep(for duration: Duration) async throws {
-        let now = state.withLock { state in
-            state.sleeps.append(duration)
-            state.now += duration
-            return state.now
-        }
-        if now > end { throw CancellationError() }
-        onAdvance(now - .seconds(1000))
-    }
-}
 
 /// Collects (elapsed seconds, decision) pairs the service hands to its sink.
 final class DecisionRecorder: Sendable {
@@ -47,29 +15,39 @@ final class DecisionRecorder: Sendable {
     }
 }
 
-/// Wires a service, a fake clock and a recorder; `progressAt` says when a cycle completes.
+/// Runs a service on a `ManualClock` for `running` of virtual time, stepping from one tick to
+/// the next: hours of watchdog cadence in milliseconds, deterministically. `progressAt` says
+/// whether a cycle completes at a tick's second; that progress is reported 1 ms before the
+/// tick, while the service sleeps, so it never races the tick.
 func runWatchdogScenario(
     interval: Duration = .seconds(10),
     stallTimeout: Duration = .seconds(12),
     running: Duration,
     progressAt: @escaping @Sendable (Int64) -> Bool
-) async -> (decisions: [(Int64, WatchdogPolicy.Decision)], sleeps: [Duration]) {
+) async -> [(Int64, WatchdogPolicy.Decision)] {
     let recorder = DecisionRecorder()
-    let box = Mutex<WatchdogService?>(nil)
-    let clock = FakeWatchdogClock(running: running) { elapsed in
-        if progressAt(elapsed.components.seconds) {
-            box.withLock { $0 }?.reportProgress()
-        }
-    }
+    let clock = ManualClock()
+    let start = clock.now
     let service = WatchdogService(
         policy: WatchdogPolicy(interval: interval, stallTimeout: stallTimeout),
         clock: clock
     ) { decision in
-        recorder.record(clock.now() - .seconds(1000), decision)
+        recorder.record(start.duration(to: clock.now), decision)
     }
-    box.withLock { $0 = service }
-    await service.run()
-    return (recorder.all, clock.sleeps)
+    let ticking = Task { await service.run() }
+    let period = interval / 2
+    var elapsed = Duration.zero
+    while elapsed + period <= running {
+        #expect(await clock.waitForSleepers(1), "the service sleeps between ticks")
+        clock.advance(by: period - .milliseconds(1))
+        elapsed += period
+        if progressAt(elapsed.components.seconds) { service.reportProgress() }
+        clock.advance(by: .milliseconds(1))
+    }
+    #expect(await clock.waitForSleepers(1))
+    ticking.cancel()
+    await ticking.value
+    return recorder.all
 }
 
 @Suite struct WatchdogPolicyTests {
@@ -98,15 +76,14 @@ func runWatchdogScenario(
 
 @Suite struct WatchdogServiceTests {
     @Test func pingsAtHalfTheIntervalWhileProgressIsReported() async {
-        let (decisions, sleeps) = await runWatchdogScenario(running: .seconds(60)) { _ in true }
-        #expect(sleeps.allSatisfy { $0 == .seconds(5) })
+        let decisions = await runWatchdogScenario(running: .seconds(60)) { _ in true }
         #expect(decisions.map(\.0) == Array(stride(from: 0, through: 60, by: 5)))
         #expect(decisions.allSatisfy { $0.1 == .ping })
     }
 
     @Test func withholdsAfterTheStallTimeoutAndTriggersOnce() async {
         // Cycles complete every 5 s until t=40, then the loop wedges; it recovers at t=100.
-        let (decisions, _) = await runWatchdogScenario(running: .seconds(120)) { elapsed in
+        let decisions = await runWatchdogScenario(running: .seconds(120)) { elapsed in
             elapsed <= 40 || elapsed >= 100
         }
         let byTime = Dictionary(uniqueKeysWithValues: decisions.map { ($0.0, $0.1) })
@@ -125,7 +102,7 @@ func runWatchdogScenario(
 
     @Test func keepsPingingAsLongAsCyclesCompleteEvenSlowOnes() async {
         // An API outage: every cycle fails its calls and takes 10 s, but it completes.
-        let (decisions, _) = await runWatchdogScenario(running: .seconds(3600)) { elapsed in
+        let decisions = await runWatchdogScenario(running: .seconds(3600)) { elapsed in
             elapsed % 10 == 0
         }
         #expect(decisions.count == 721)
@@ -133,16 +110,25 @@ func runWatchdogScenario(
     }
 
     @Test func startUpCountsAsProgress() async {
-        let (decisions, _) = await runWatchdogScenario(running: .seconds(20)) { _ in false }
+        let decisions = await runWatchdogScenario(running: .seconds(20)) { _ in false }
         #expect(decisions.map(\.1) == [.ping, .ping, .ping, .trigger, .withhold])
     }
 
-    @Test func notifierSinkSendsPingAndTriggerOnly() {
-        // A disabled notifier: the mapping must simply not crash or send anything.
-        let sink = WatchdogService.notifierSink(SystemdNotifier(enabled: false))
-        sink(.ping)
-        sink(.trigger)
-        sink(.withhold)
+    /// A tick reads the clock: the age it judges is the clock's, not the time the test took.
+    @Test func tickJudgesTheAgeOnTheInjectedClock() {
+        let clock = ManualClock()
+        let decisions = Mutex<[WatchdogPolicy.Decision]>([])
+        let service = WatchdogService(
+            policy: WatchdogPolicy(interval: .seconds(4), stallTimeout: .seconds(15)), clock: clock
+        ) { decision in decisions.withLock { $0.append(decision) } }
+        clock.advance(by: .seconds(15))
+        #expect(service.tick() == .ping)
+        clock.advance(by: .milliseconds(1))
+        #expect(service.tick() == .trigger)
+        #expect(service.tick() == .withhold)
+        service.reportProgress()
+        #expect(service.tick() == .ping)
+        #expect(decisions.withLock { $0 } == [.ping, .trigger, .withhold, .ping])
     }
 }
 
@@ -167,6 +153,23 @@ extension ProcessEnvironmentTests {
             withEnvironment(["WATCHDOG_USEC": nil, "WATCHDOG_PID": nil]) {
                 #expect(WatchdogService.systemdInterval() == nil)
                 #expect(WatchdogService.fromEnvironment(stallTimeout: .seconds(60)) == nil)
+            }
+        }
+
+        /// The production sink through the real `sd_notify`: `WATCHDOG=1` for a ping,
+        /// `WATCHDOG=trigger` for a trigger, no datagram at all for withhold.
+        @Test func notifierSinkSendsPingAndTriggerOnly() throws {
+            let socket = try FakeNotifySocket()
+            withEnvironment(["NOTIFY_SOCKET": socket.path]) {
+                let sink = WatchdogService.notifierSink(SystemdNotifier())
+                sink(.ping)
+                #expect(socket.receive() == "WATCHDOG=1")
+                sink(.trigger)
+                #expect(socket.receive() == "WATCHDOG=trigger")
+                sink(.withhold)
+                #expect(socket.receive(timeoutMilliseconds: 100) == nil, "withhold sends nothing")
+                sink(.ping)
+                #expect(socket.receive() == "WATCHDOG=1", "and the socket still works")
             }
         }
 

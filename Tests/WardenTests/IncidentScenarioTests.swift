@@ -4,6 +4,7 @@ import PolarisEmulator
 import Synchronization
 import Systemd
 import Testing
+import WardenPlatform
 
 @testable import Warden
 
@@ -189,7 +190,7 @@ import Testing
 
     /// The watchdog still fires when the loop is truly wedged: no cycle end and no write.
     @Test func aWedgedLoopStillTriggersTheWatchdog() async throws {
-        let clock = ManualWatchdogClock()
+        let clock = ManualClock()
         let decisions = Mutex<[WatchdogPolicy.Decision]>([])
         let watchdog = WatchdogService(
             policy: WatchdogPolicy(interval: .seconds(4), stallTimeout: .seconds(15)), clock: clock
@@ -201,12 +202,4 @@ import Testing
         clock.advance(by: .seconds(6))
         #expect(watchdog.tick() == .trigger)
     }
-}
-
-/// A watchdog clock moved by hand.
-final class ManualWatchdogClock: WatchdogClock {
-    private let current = Mutex(Duration.zero)
-    func now() -> Duration { current.withLock { $0 } }
-    func sleep(for duration: Duration) async throws { try await Task.sleep(for: .milliseconds(1)) }
-    func advance(by duration: Duration) { current.withLock { $0 += duration } }
 }
