@@ -1,7 +1,7 @@
 import Logging
 import PolarisAPI
-import ServiceLifecycle
 import Systemd
+import WardenPlatform
 
 #if canImport(Glibc)
 import Glibc
@@ -13,9 +13,9 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Wires the daemon together for `polaris-warden run`: config, secret, client, state,
-/// supervisor, watchdog, service group. Kept out of the executable so tests and `demo` use the
-/// same start-up path.
+/// Wires the daemon together for `polaris-warden run`: config, secret, the one clock, client,
+/// state, supervisor, watchdog, service group. Kept out of the executable so tests and `demo`
+/// use the same start-up path.
 public enum WardenDaemon {
     /// A start-up failure with the exit code a systemd unit and a shell expect.
     public struct StartupError: Error, CustomStringConvertible {
@@ -76,38 +76,38 @@ public enum WardenDaemon {
     ) async throws {
         let config = try loadConfig(path: options.configPath, logger: logger)
         let clientConfiguration = try clientConfiguration(for: config, environment: options.environment, logger: logger)
+        // The one clock: every timer, the rate limiter, token expiry, the watchdog and every date.
+        let clock = SystemClock()
         let metricsAddress = metricsAddress ?? config.metrics?.address
-        let metrics: WardenMetrics? = metricsAddress == nil ? nil : WardenMetrics()
+        let metrics: WardenMetrics? = metricsAddress == nil ? nil : WardenMetrics(clock: clock)
         var observer: (@Sendable (PolarisClient.Exchange) -> Void)?
         if let metrics { observer = { metrics.apiExchange($0) } }
         let client = PolarisClient(
-            configuration: clientConfiguration, logger: Logger(label: "polaris-api"), observer: observer)
+            configuration: clientConfiguration, logger: Logger(label: "polaris-api"), observer: observer, clock: clock)
         mkdir(options.stateDirectory, 0o700)
         let store = StateStore(path: options.stateDirectory + "/state.json")
         let supervisor = JobSupervisor(
             config: config, client: client, store: store, initialState: loadState(store, logger: logger),
-            logger: logger, metrics: metrics)
+            logger: logger, clock: clock, metrics: metrics)
         // A cycle may legitimately take several request timeouts (retries); only a loop that
         // has not finished a cycle in three poll intervals plus that much is wedged.
         let stall = Duration.milliseconds(
             Int64((config.supervisor.pollIntervalSeconds * 3 + config.polaris.requestTimeoutSeconds * 8) * 1000))
-        let watchdog = WatchdogService.fromEnvironment(stallTimeout: stall, notifier: notifier, logger: logger)
+        let watchdog = WatchdogService.fromEnvironment(
+            stallTimeout: stall, clock: clock, notifier: notifier, logger: logger)
         let service = WardenService(
-            supervisor: supervisor, options: options, notifier: notifier, watchdog: watchdog, logger: logger)
-        var services = [ServiceGroupConfiguration.ServiceConfiguration(service: service)]
+            supervisor: supervisor, options: options, notifier: notifier, watchdog: watchdog, clock: clock,
+            logger: logger)
+        var metricsServer: MetricsServer?
         if let metrics, let metricsAddress {
             if !metricsAddress.isLoopback {
                 logger.warning(
                     "the metrics endpoint \(metricsAddress) is reachable from other hosts and has no authentication")
             }
-            // Healing matters more than metrics: a port that cannot be bound is logged, not fatal.
-            services.append(
-                ServiceGroupConfiguration.ServiceConfiguration(
-                    service: MetricsServer(metrics: metrics, address: metricsAddress, logger: logger),
-                    successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+            metricsServer = MetricsServer(metrics: metrics, address: metricsAddress, logger: logger)
         }
-        let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = WardenServiceGroup(
+            service: service, watchdog: watchdog, metricsServer: metricsServer, logger: logger)
         do {
             try await group.run()
         } catch {

@@ -1,12 +1,7 @@
 import PolarisAPI
 import Prometheus
 import Synchronization
-
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
+import WardenPlatform
 
 /// The warden's Prometheus metrics (docs/architecture.md, "One reconcile cycle", step 7), kept in a registry of its own rather than
 /// the process-wide `MetricsSystem`, so tests can make as many independent instances as they
@@ -99,6 +94,8 @@ public final class WardenMetrics: Sendable {
     private let rateLimitWaitCount: Counter
     private let rateLimitWaitTime: Counter
     private let known = Mutex(Known())
+    /// The daemon's one clock: the time `polaris_warden_last_cycle_timestamp_seconds` reports.
+    private let clock: any WallClock
 
     /// Label sets exported so far (kept at 0 once empty) and the rate limiter's last totals.
     private struct Known {
@@ -113,7 +110,8 @@ public final class WardenMetrics: Sendable {
         var health: String
     }
 
-    public init() {
+    public init(clock: any WallClock = SystemClock()) {
+        self.clock = clock
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         var counters: [CycleOutcome: Counter] = [:]
@@ -160,7 +158,7 @@ public final class WardenMetrics: Sendable {
     public func cycleFinished(duration: Duration, outcome: CycleOutcome) {
         cycleCounters[outcome]?.increment()
         cycleDuration.record(duration)
-        lastCycle.set(to: Date().timeIntervalSince1970)
+        lastCycle.set(to: clock.now.secondsSince1970)
         apiReachable.set(to: outcome == .ok ? 1 : 0)
     }
 
