@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @testable import Warden
@@ -128,22 +129,23 @@ import Testing
     }
 
     @Test func logEventAddsMessageIDAndEventAtTheEventLevel() {
-        let recorder = EventCaptureLogHandler.Recorder()
-        var logger = Logger(label: "test") { _ in EventCaptureLogHandler(recorder: recorder) }
-        logger.logLevel = .trace
-        logger.log(
+        let recorder = LogRecorder()
+        recorder.logger.log(
             event: .jobRecreated, "recreated", metadata: ["POLARIS_JOB": "orders", "EVENT": "forged"])
-        let events = recorder.events
+        let events = recorder.all
         #expect(events.count == 1)
         #expect(events.first?.level == .notice)
-        #expect(events.first?.metadata?["MESSAGE_ID"] == "cef755890f0d4e72aa1e95a4e2ff45f6")
-        #expect(events.first?.metadata?["EVENT"] == "job-recreated")
-        #expect(events.first?.metadata?["POLARIS_JOB"] == "orders")
+        #expect(events.first?.metadata["MESSAGE_ID"] == "cef755890f0d4e72aa1e95a4e2ff45f6")
+        #expect(events.first?.metadata["EVENT"] == "job-recreated")
+        #expect(events.first?.metadata["POLARIS_JOB"] == "orders")
     }
 
     /// The catalog compiles with journalctl itself (into a scratch root, nothing installed).
     @Test func journalctlCompilesTheCatalog() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/journalctl") else { return }
+        // `make deps` installs systemd, so journalctl is there; without it this fails, never skips.
+        try #require(
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/journalctl"),
+            "journalctl is missing: run `make deps` (Debian's systemd package)")
         let root = FileManager.default.temporaryDirectory.appendingPathComponent(
             "pw-catalog-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -157,49 +159,13 @@ import Testing
             atPath: Self.catalogPath,
             toPath: catalogDirectory.appendingPathComponent("polaris-warden.catalog").path
         )
-        #expect(try journalctl(["--root=\(root.path)", "--update-catalog"]).status == 0)
-        let dump = try journalctl(["--root=\(root.path)", "--dump-catalog"])
+        #expect(try runProcess("/usr/bin/journalctl", ["--root=\(root.path)", "--update-catalog"]).status == 0)
+        let dump = try runProcess("/usr/bin/journalctl", ["--root=\(root.path)", "--dump-catalog"])
         #expect(dump.status == 0)
         for event in WardenEvent.allCases {
             #expect(
                 dump.output.contains("-- \(event.messageID)\n"),
                 "\(event.rawValue) not in the compiled catalog")
         }
-    }
-
-    func journalctl(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/journalctl")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-}
-
-/// Captures log events in memory so the catalog tests can look at levels and metadata.
-private struct EventCaptureLogHandler: LogHandler {
-    final class Recorder: @unchecked Sendable {
-        private let lock = NSLock()
-        private var stored: [LogEvent] = []
-        var events: [LogEvent] { lock.withLock { stored } }
-        func append(_ event: LogEvent) { lock.withLock { stored.append(event) } }
-    }
-
-    let recorder: Recorder
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        recorder.append(event)
     }
 }

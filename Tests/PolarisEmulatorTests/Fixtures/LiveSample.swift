@@ -1,144 +1,67 @@
-/// The Polaris docs' own sample exchange, verbatim: the page "Ingest data from Amazon Kinesis by
-/// API" as vendored in `docs/polaris/ingest-kinesis-by-api.txt` (docs/polaris/api-reference.md §0.1).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The Polaris docs' own sample exchange, read from the page "Ingest data from Amazon Kinesis by
+/// API" as vendored verbatim in `docs/polaris/ingest-kinesis-by-api.txt`
+/// (docs/polaris/api-reference.md §0.1), so the tests compare with the page itself, not a copy.
 /// `connectionRequest` is the cURL `--data-raw` of "Create a connection to Amazon Kinesis",
 /// `jobRequest` the cURL `--data` of "Start an ingestion job", and `jobResponse` the sample
 /// response below it ("A successful request returns a 201 Created response …"), the one exact
-/// picture of what the live service sends back. Copied byte for byte; do not edit.
+/// picture of what the live service sends back.
 enum LiveSample {
-    static let connectionRequest = #"""
-        {
-        "type": "kinesis",
-        "name": "stream-wiki",
-        "awsAssumedRoleArn": "arn:aws:iam::012345678901:role/demo-role",
-        "awsEndpoint": "kinesis.us-east-1.amazonaws.com",
-        "stream": "demo-stream"
-        }
-        """#
+    static let page: String = {
+        let path = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/polaris/ingest-kinesis-by-api.txt").path
+        guard let data = FileManager.default.contents(atPath: path) else { fatalError("cannot read \(path)") }
+        return String(decoding: data, as: UTF8.self)
+    }()
 
-    static let jobRequest = #"""
-        {
-        "type": "streaming",
-        "source": {
-        "type": "connection",
-        "connectionName": "stream-wiki",
-        "formatSettings": {
-        "format": "nd-json"
-        },
-        "inputSchema": [
-        {
-        "name": "timestamp",
-        "dataType": "string"
-        }
-        ]
-        },
-        "target": {
-        "type": "table",
-        "tableName": "wikipedia-kinesis"
-        },
-        "mappings": [
-        {
-        "columnName": "__time",
-        "expression": "TIME_PARSE(\"timestamp\")"
-        }
-        ],
-        "createTableIfNotExists": true,
-        "useSchemaDiscovery": true
-        }
-        """#
+    static let connectionRequest = curlBody(after: "--data-raw '")
+    static let jobRequest = curlBody(after: "--data '")
+    static let jobResponse = jsonObject(after: "Click to view the response")
 
-    static let jobResponse = #"""
-        {
-        "source": {
-        "connectionName": "stream-wiki",
-        "formatSettings": {
-        "flattenSpec": {},
-        "format": "nd-json"
-        },
-        "inputSchema": [
-        {
-        "dataType": "string",
-        "name": "timestamp"
+    /// The body of the first cURL command with `marker`: from the marker to the `}'` that ends it.
+    static func curlBody(after marker: String) -> String {
+        guard let start = page.range(of: marker) else { fatalError("no \(marker) in the docs page") }
+        guard let end = page.range(of: "}'", range: start.upperBound..<page.endIndex) else {
+            fatalError("no end of the body after \(marker)")
         }
-        ],
-        "type": "connection"
-        },
-        "mappings": [
-        {
-        "columnName": "__time",
-        "expression": "TIME_PARSE(\"timestamp\")",
-        "isAggregation": null
+        return String(page[start.upperBound..<end.lowerBound]) + "}"
+    }
+
+    /// The first balanced JSON object after `marker` (braces inside strings ignored).
+    static func jsonObject(after marker: String) -> String {
+        guard let start = page.range(of: marker), let open = page[start.upperBound...].firstIndex(of: "{") else {
+            fatalError("no JSON object after \(marker) in the docs page")
         }
-        ],
-        "dimensionExclusions": [],
-        "useSchemaDiscovery": true,
-        "filterExpression": null,
-        "lateMessageRejectionPeriod": "P30D",
-        "earlyMessageRejectionPeriod": "P2000D",
-        "readFromPoint": "latest",
-        "maxParseExceptions": 2147483647,
-        "createdBy": {
-        "username": "api-key-pok_vipgj...bjjvyo",
-        "userId": "a52cacf6-3ddc-48e5-8675-xxxxxxxxxxxx"
-        },
-        "createdTimestamp": "2023-09-12T23:17:39.142369067Z",
-        "desiredExecutionStatus": "running",
-        "executionStatus": "pending",
-        "health": {
-        "status": "ok"
-        },
-        "id": "018a8baf-a6c6-721f-b35a-284ffc8dce90",
-        "lastModifiedBy": {
-        "username": "api-key-pok_vipgj...bjjvyo",
-        "userId": "a52cacf6-3ddc-48e5-8675-xxxxxxxxxxxx"
-        },
-        "lastUpdatedTimestamp": "2023-09-12T23:17:39.142369067Z",
-        "spec": {
-        "source": {
-        "connectionName": "stream-wiki",
-        "formatSettings": {
-        "flattenSpec": {},
-        "format": "nd-json"
-        },
-        "inputSchema": [
-        {
-        "dataType": "string",
-        "name": "timestamp"
+        var depth = 0
+        var inString = false
+        var escaped = false
+        var index = open
+        while index < page.endIndex {
+            let character = page[index]
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if character == "\\" {
+                    escaped = true
+                } else if character == "\"" {
+                    inString = false
+                }
+            } else if character == "\"" {
+                inString = true
+            } else if character == "{" {
+                depth += 1
+            } else if character == "}" {
+                depth -= 1
+                if depth == 0 { return String(page[open...index]) }
+            }
+            index = page.index(after: index)
         }
-        ],
-        "type": "connection"
-        },
-        "target": {
-        "tableName": "wikipedia-kinesis",
-        "type": "table",
-        "intervals": []
-        },
-        "createTableIfNotExists": true,
-        "dimensionExclusions": [],
-        "filterExpression": null,
-        "lateMessageRejectionPeriod": "P30D",
-        "earlyMessageRejectionPeriod": "P2000D",
-        "mappings": [
-        {
-        "columnName": "__time",
-        "expression": "TIME_PARSE(\"timestamp\")",
-        "isAggregation": null
-        }
-        ],
-        "maxParseExceptions": 2147483647,
-        "readFromPoint": "latest",
-        "useSchemaDiscovery": true,
-        "replaceRunning": false,
-        "type": "streaming",
-        "desiredExecutionStatus": "running"
-        },
-        "target": {
-        "tableName": "wikipedia-kinesis",
-        "type": "table",
-        "intervals": []
-        },
-        "type": "streaming",
-        "completedTimestamp": null,
-        "startedTimestamp": null
-        }
-        """#
+        fatalError("unbalanced JSON object after \(marker)")
+    }
 }
