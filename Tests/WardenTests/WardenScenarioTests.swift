@@ -317,15 +317,19 @@ import Testing
     }
 
     @Test func aCreateWhoseAnswerWasLostIsAdoptedWhenItLandsNotSentTwice() async throws {
-        // The emulator holds the POST for 1.5 s and then creates the job; the client gave up
-        // after 0.5 s, so the warden does not know whether the create happened.
+        // The emulator holds the POST for 4 s (real time, 8 × the client's timeout) and then
+        // creates the job; the client gave up after 0.5 s, so the warden does not know whether
+        // the create happened. Cycles while the supervisor's clock stands still (inside the
+        // settle window) must not send it again, and the job is adopted once it lands, however
+        // long a loaded machine takes to get there.
+        let hold = Duration.seconds(4)
         let harness = try await WardenHarness.make(requestTimeout: .milliseconds(500))
-        _ = try await harness.emulator.inject(
-            .delay(.milliseconds(1500), count: 1, method: "POST", pathPattern: "/jobs$"))
+        _ = try await harness.emulator.inject(.delay(hold, count: 1, method: "POST", pathPattern: "/jobs$"))
         await harness.cycle()
         #expect(await harness.ourJobID() == nil)
-        for _ in 0..<20 where await harness.ourJobID() == nil {
-            try await Task.sleep(for: .milliseconds(200))
+        let patience = ContinuousClock.now + hold * 15
+        while await harness.ourJobID() == nil, ContinuousClock.now < patience {
+            try await Task.sleep(for: .milliseconds(50))
             await harness.cycle(advance: false)
         }
         let adopted = try #require(await harness.ourJobID())
