@@ -1,5 +1,5 @@
-/// Exponential backoff with full jitter for transient failures (connection errors, 408, 429,
-/// 5xx). `Retry-After`, when Polaris sends it, wins over the computed delay (capped).
+/// Exponential backoff with full jitter (``Backoff``) for transient failures (connection
+/// errors, 408, 429, 5xx). `Retry-After`, when Polaris sends it, wins over the computed delay (capped).
 public struct RetryPolicy: Sendable, Hashable {
     /// Tries in all, the first included.
     public var maxAttempts: Int
@@ -18,15 +18,16 @@ public struct RetryPolicy: Sendable, Hashable {
     /// Statuses worth another try for an idempotent request.
     public static let retryableStatuses: Set<Int> = [408, 429, 500, 502, 503, 504]
 
+    /// The backoff between tries: `initialDelay` doubling up to `maxDelay`, with full jitter.
+    public var backoff: Backoff { Backoff(initial: initialDelay, cap: maxDelay) }
+
     /// The wait before try number `attempt + 1` (`attempt` counts from 1): a uniform random
-    /// value in `0 ... min(maxDelay, initialDelay * 2^(attempt-1))`, or `retryAfter` when given.
+    /// value in `0 ... min(maxDelay, initialDelay * 2^(attempt-1))` (``Backoff``), or
+    /// `retryAfter` when given; never more than `maxDelay`.
     public func delay(
         afterAttempt attempt: Int, retryAfter: Duration?, using random: inout some RandomNumberGenerator
     ) -> Duration {
         if let retryAfter { return min(retryAfter, maxDelay) }
-        let ceiling = min(maxDelay, initialDelay * (1 << min(max(attempt - 1, 0), 30)))
-        let ceilingNanos = ceiling.components.seconds * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000
-        guard ceilingNanos > 0 else { return .zero }
-        return .nanoseconds(Int64.random(in: 0...ceilingNanos, using: &random))
+        return min(maxDelay, .seconds(backoff.delay(attempt: attempt, using: &random)))
     }
 }

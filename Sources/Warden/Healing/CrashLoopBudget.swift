@@ -1,3 +1,5 @@
+import PolarisAPI
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -22,26 +24,20 @@ public struct CrashLoopBudget: Hashable, Sendable {
 
     public init() {}
 
-    /// `min(backoffMaxSeconds, backoffInitialSeconds * 2^(n-1))`, 0 for n ≤ 0.
+    /// `min(backoffMaxSeconds, backoffInitialSeconds * 2^(n-1))`, 0 for n ≤ 0 (``Backoff``).
     public static func backoffCeiling(attempt n: Int, settings: SupervisorSettings.Recreate) -> Double {
-        guard n > 0 else { return 0 }
-        let cap = max(0, settings.backoffMaxSeconds)
-        var ceiling = max(0, settings.backoffInitialSeconds)
-        var doublings = n - 1
-        while doublings > 0, ceiling < cap {
-            ceiling *= 2
-            doublings -= 1
-        }
-        return min(cap, ceiling)
+        backoff(settings).ceiling(attempt: n)
     }
 
-    /// A full-jitter delay: uniformly random in `0...backoffCeiling(attempt: n)`.
+    /// A full-jitter delay: uniformly random in `0...backoffCeiling(attempt: n)` (``Backoff``).
     public static func backoffDelay(
         attempt n: Int, settings: SupervisorSettings.Recreate, random: inout some RandomNumberGenerator
     ) -> Double {
-        let ceiling = backoffCeiling(attempt: n, settings: settings)
-        guard ceiling > 0, ceiling.isFinite else { return 0 }
-        return Double.random(in: 0...ceiling, using: &random)
+        backoff(settings).delay(attempt: n, using: &random)
+    }
+
+    private static func backoff(_ settings: SupervisorSettings.Recreate) -> Backoff {
+        Backoff(initialSeconds: settings.backoffInitialSeconds, capSeconds: settings.backoffMaxSeconds)
     }
 
     /// True when another budgeted attempt fits into the window.
