@@ -12,6 +12,10 @@ import Foundation
 /// file and the directory fsynced (`LocalFile.replaceAtomically`), so a crash or power loss
 /// leaves either the old or the new state, never a torn one. A missing or unreadable file never
 /// stops the warden: it starts from an empty state and rebuilds by adoption.
+///
+/// Every date in the file is a number of seconds since 1970-01-01T00:00:00Z (schema 2).
+/// Schema 1 wrote the crash-loop budget's dates that way and every other date as seconds since
+/// 2001-01-01 (`JSONEncoder`'s default); such a file still loads, with the same dates.
 public struct StateStore: Sendable {
     public enum LoadResult: Sendable {
         case loaded(WardenState)
@@ -98,15 +102,27 @@ public struct StateStore: Sendable {
     /// file is not one of its state files.
     public static let maximumSize = 1 << 30
 
-    /// The file's bytes: sorted keys, indented.
+    /// The file's bytes: sorted keys, indented, dates as seconds since 1970.
     static func encode(_ state: WardenState) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.dateEncodingStrategy = .secondsSince1970
         return try encoder.encode(state)
     }
 
+    /// A state file of the current schema or of schema 1, whose dates outside the crash-loop
+    /// budget were seconds since 2001 (read again with that reading, then upgraded).
     static func decode(_ bytes: [UInt8]) throws -> WardenState {
-        try JSONDecoder().decode(WardenState.self, from: Data(bytes))
+        let data = Data(bytes)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        var state = try decoder.decode(WardenState.self, from: data)
+        if state.schemaVersion == 1 {
+            decoder.dateDecodingStrategy = .deferredToDate
+            state = try decoder.decode(WardenState.self, from: data)
+            state.schemaVersion = WardenState.currentSchemaVersion
+        }
+        return state
     }
 }
 

@@ -10,8 +10,9 @@ import Foundation
 /// The state file is a cache of Polaris, not the truth: when it is missing or corrupt the
 /// warden rebuilds it by adoption.
 public struct WardenState: Codable, Hashable, Sendable {
-    /// Bumped when the format changes incompatibly; an unknown version is treated as corrupt.
-    public static let currentSchemaVersion = 1
+    /// Bumped when the format changes; an unknown version is treated as corrupt. 2: every date
+    /// is seconds since 1970 (`StateStore` still reads 1, whose other dates were seconds since 2001).
+    public static let currentSchemaVersion = 2
 
     public var schemaVersion: Int = WardenState.currentSchemaVersion
     /// Keyed by the job's config name.
