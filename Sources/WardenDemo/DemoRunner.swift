@@ -98,19 +98,3 @@ public enum DemoRunner {
         value == value.rounded() ? String(Int(value)) : String(value)
     }
 }
-
-/// Left-aligned columns separated by two spaces.
-public enum TextTable {
-    public static func render(_ rows: [[String]]) -> String {
-        let columns = rows.map(\.count).max() ?? 0
-        var widths = [Int](repeating: 0, count: columns)
-        for row in rows {
-            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
-        }
-        return rows.map { row in
-            row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : cell.padding(to: widths[index])
-            }.joined(separator: "  ")
-        }.joined(separator: "\n")
-    }
-}

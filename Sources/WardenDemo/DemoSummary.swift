@@ -1,3 +1,5 @@
+import Warden
+
 /// What the demo did: each fault with its time to recover, and the API calls it cost.
 public struct DemoSummary: Sendable {
     public struct FaultLine: Sendable {

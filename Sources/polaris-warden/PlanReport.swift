@@ -1,6 +1,5 @@
 import PolarisAPI
 import Warden
-import WardenDemo
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -2,7 +2,6 @@ import ArgumentParser
 import Logging
 import PolarisAPI
 import Warden
-import WardenDemo
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
