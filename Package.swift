@@ -20,7 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         // FileDescriptor for WardenPlatform's file helper (already in the graph through swift-nio).
         .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
-        // No default traits: keeps Foundation/ICU and unused features out of the binary.
+        // The emulator's HTTP server. No default traits: keeps Foundation/ICU and unused features out.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         // The optional Prometheus endpoint (`run --metrics-address`): metric types and the text exposition.
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -76,7 +76,10 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Hummingbird", package: "hummingbird"),
+                // MetricsServer: GET /metrics on NIOHTTP1, which the Polaris client links anyway.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // The scripted demo: the real warden against an in-process emulator. A library of its

@@ -146,6 +146,48 @@ import Testing
         #expect(untouched.value(WardenMetrics.Name.healingActions, ["action": "resume", "outcome": "failed"]) == nil)
     }
 
+    /// The NIOHTTP1 server itself: HEAD and a query string are served, other methods get 405,
+    /// each response closes its connection, and an address in use fails `run()` (the daemon
+    /// logs it and keeps supervising).
+    @Test func theServerAnswersOnlyGetAndHeadOnMetricsAndReportsABusyPort() async throws {
+        let metrics = WardenMetrics()
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let server = MetricsServer(
+            metrics: metrics, address: MetricsAddress(host: "127.0.0.1", port: 0),
+            logger: Logger(label: "metrics-test"), onListening: { continuation.yield($0) })
+        let task = Task { try await server.run() }
+        defer { task.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        let base = "http://127.0.0.1:\(port)"
+
+        var head = HTTPClientRequest(url: base + "/metrics")
+        head.method = .HEAD
+        let headResponse = try await HTTPClient.shared.execute(head, timeout: .seconds(10))
+        #expect(headResponse.status == .ok)
+        #expect(headResponse.headers.first(name: "content-type") == MetricsServer.contentType)
+        #expect(headResponse.headers.first(name: "connection") == "close")
+
+        let query = try await HTTPClient.shared.execute(
+            HTTPClientRequest(url: base + "/metrics?name[]=x"), timeout: .seconds(10))
+        #expect(query.status == .ok)
+        let body = String(buffer: try await query.body.collect(upTo: 4 << 20))
+        #expect(body.contains("# TYPE \(WardenMetrics.Name.cycles) counter"))
+
+        var post = HTTPClientRequest(url: base + "/metrics")
+        post.method = .POST
+        post.body = .bytes(Array("x".utf8))
+        let refused = try await HTTPClient.shared.execute(post, timeout: .seconds(10))
+        _ = try await refused.body.collect(upTo: 1 << 20)
+        #expect(refused.status == .methodNotAllowed)
+        #expect(refused.headers.first(name: "allow") == "GET, HEAD")
+
+        let busy = MetricsServer(
+            metrics: metrics, address: MetricsAddress(host: "127.0.0.1", port: port),
+            logger: Logger(label: "metrics-test"))
+        await #expect(throws: (any Error).self) { try await busy.run() }
+    }
+
     @Test func actionResultsMapExecutorOutcomes() {
         typealias Result = ActionExecutor.Result
         #expect(WardenMetrics.ActionResult(Result(outcome: .created(jobID: "j"))) == .ok)
