@@ -18,6 +18,7 @@ VENV_REQUIREMENTS := scripts/test-requirements.txt
 # installing it would start a Prometheus server (and pull in ten JavaScript libraries).
 TOOLS_DIR := $(CURDIR)/.build/tools
 PROMTOOL ?= $(TOOLS_DIR)/prometheus/usr/bin/promtool
+DEMO_ARGS ?=
 
 .PHONY: deps test-deps build release test unit-test lint unit-check rules-test python-test demo emulator clean
 
@@ -95,8 +96,10 @@ python-test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --filter 'ConfigSchemaTests|OpenAPIConformanceTests'
 
+## The scripted demo (polaris-warden-demo, a development executable the .deb does not ship):
+## `make demo DEMO_ARGS="--duration 120 --jobs 20 --poll-interval 1"`.
 demo: deps
-	$(SWIFT) run polaris-warden demo
+	$(SWIFT) run polaris-warden-demo $(DEMO_ARGS)
 
 emulator: deps
 	$(SWIFT) run polaris-emulator

@@ -9,6 +9,8 @@ let package = Package(
     products: [
         .executable(name: "polaris-warden", targets: ["polaris-warden"]),
         .executable(name: "polaris-emulator", targets: ["polaris-emulator"]),
+        // `make demo`; a development tool, not in the .deb.
+        .executable(name: "polaris-warden-demo", targets: ["polaris-warden-demo"]),
         .library(name: "PolarisAPI", targets: ["PolarisAPI"]),
         .library(name: "PolarisEmulator", targets: ["PolarisEmulator"]),
     ],
@@ -93,10 +95,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The daemon and its CLI: what the .deb ships. Neither the emulator nor the demo.
         .executableTarget(
             name: "polaris-warden",
             dependencies: [
                 "Warden",
+                "PolarisAPI",
+                "Systemd",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // `make demo`: the scripted demo (WardenDemo) in a development executable of its own.
+        .executableTarget(
+            name: "polaris-warden-demo",
+            dependencies: [
                 "WardenDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -24,11 +24,11 @@ struct PolarisWardenCommand: AsyncParsableCommand {
             Start with:  polaris-warden check-config /etc/polaris-warden/config.json
                          polaris-warden plan --config /etc/polaris-warden/config.json
                          polaris-warden doctor --config /etc/polaris-warden/config.json
-            Try it all without Polaris:  polaris-warden demo
+            Try it all without Polaris, from the source tree:  make demo
             """,
         subcommands: [
             RunCommand.self, PlanCommand.self, CheckConfigCommand.self, DoctorCommand.self, StatusCommand.self,
-            RetryCommand.self, DemoCommand.self,
+            RetryCommand.self,
         ]
     )
 }

@@ -2,7 +2,7 @@ import Synchronization
 import Testing
 import WardenDemo
 
-/// `polaris-warden demo`, compressed in time: every scripted fault is healed, the job that
+/// The demo (`make demo`, `polaris-warden-demo`), compressed in time: every scripted fault is healed, the job that
 /// fails on every recreate ends in gave-up, as designed, the two incidents (a broken
 /// connection, a paused project) are held without a single create and healed after they end,
 /// and a silent stall (counters frozen, still running and ok) is reported, never early, and the

@@ -1,14 +1,20 @@
 import ArgumentParser
-import Warden
 import WardenDemo
 
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
+/// `polaris-warden-demo` (`make demo`): the scripted demo, a development executable of its own so
+/// the emulator and its HTTP server stay out of the `polaris-warden` binary the .deb ships.
+@main
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "demo",
+        commandName: "polaris-warden-demo",
         abstract: "Run the warden against an embedded Polaris emulator and watch it heal scripted faults.",
         discussion: """
             Starts a Polaris emulator in this process, declares realistic Kinesis connections and streaming
@@ -16,7 +22,7 @@ struct DemoCommand: AsyncParsableCommand {
             job, a job stuck in error health, a 503 burst, a 429 with Retry-After, a job that silently stops
             ingesting (running, health ok, no new rows), a broken connection, a paused project, and a job that
             fails every time it is recreated until the warden gives up on it. Needs no network, no systemd and
-            no root.
+            no root. From the source tree: make demo (swift run polaris-warden-demo).
             """)
 
     @Option(help: "How long the demo runs, in seconds.")
