@@ -71,8 +71,10 @@ release: deps
 ## under a private journald).
 test: test-deps lint unit-check rules-test unit-test
 
+## swift format, and every import of every target declared in Package.swift (scripts/check-imports.py).
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests
+	python3 scripts/check-imports.py --swift $(SWIFT)
 
 ## The static gates (verify clean, exposure <= 1.5) of the plain unit and the template.
 unit-check: deps

@@ -2,7 +2,9 @@
 import PackageDescription
 
 /// Modules per docs/architecture.md: `polaris-warden` → `Warden` → (`PolarisAPI`, `Systemd`);
-/// `PolarisEmulator` → `PolarisAPI`. Executables hold wiring only.
+/// `PolarisEmulator` → `PolarisAPI`; `polaris-warden-demo` → `WardenDemo` → (`Warden`,
+/// `PolarisEmulator`). Executables hold wiring only. Every module a target imports is one of its
+/// dependencies here, never reached through another target's (`make lint` checks it).
 let package = Package(
     name: "polaris-warden",
     platforms: [.macOS(.v15)],
@@ -65,6 +67,8 @@ let package = Package(
                 "PolarisAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -119,7 +123,6 @@ let package = Package(
             dependencies: [
                 "PolarisEmulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         // Test helpers shared by test targets (a fake NOTIFY_SOCKET, process runners).
@@ -127,7 +130,7 @@ let package = Package(
         .testTarget(
             name: "PolarisAPITests",
             dependencies: [
-                "PolarisAPI", "PolarisEmulator", "TestSupport",
+                "PolarisAPI", "PolarisEmulator", "TestSupport", "WardenPlatform",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -137,16 +140,27 @@ let package = Package(
             dependencies: [
                 "PolarisEmulator", "PolarisAPI", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "SystemdTests", dependencies: ["Systemd", "TestSupport"]),
-        .testTarget(name: "WardenPlatformTests", dependencies: ["WardenPlatform", "TestSupport"]),
+        .testTarget(
+            name: "SystemdTests",
+            dependencies: [
+                "Systemd", "TestSupport", "WardenPlatform", .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(
+            name: "WardenPlatformTests",
+            dependencies: [
+                "WardenPlatform", "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
+            ]),
         .testTarget(
             name: "WardenTests",
             dependencies: [
-                "Warden", "WardenDemo", "PolarisEmulator", "PolarisAPI", "Systemd", "TestSupport",
+                "Warden", "WardenDemo", "WardenPlatform", "PolarisEmulator", "PolarisAPI", "Systemd", "TestSupport",
                 // MetricsTests scrapes /metrics over HTTP.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Fixtures"]),
     ]
