@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import PolarisAPI
 import PolarisEmulator
 import Synchronization
