@@ -7,6 +7,7 @@
 #   make bench-stall [STALL_BENCH_ARGS="--jobs 100,1000"]   stall detection: metrics reads/s, stall to job-stalled
 #   make chaos [CHAOS_SECONDS=600] [CHAOS_SEED=n]   fault-injection soak; non-zero on a violation
 #   make fuzz  [FUZZ_SECONDS=300] [FUZZ_TARGETS=config]   libFuzzer on the config loader and models
+#   make binary-size                                the release polaris-warden's bytes per module
 
 # python3: bench/ and chaos/ use only its standard library.
 BENCH_DEB_PACKAGES := libsystemd-dev pkg-config python3
@@ -20,7 +21,7 @@ CHAOS_SECONDS ?= 90
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: bench bench-incident bench-config bench-stall chaos fuzz bench-deps bench-release
+.PHONY: bench bench-incident bench-config bench-stall chaos fuzz bench-deps bench-release binary-size
 
 bench-deps:
 	$(call apt_ensure,$(BENCH_DEB_PACKAGES))
@@ -57,3 +58,13 @@ fuzz: bench-deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh all $(FUZZ_TARGETS)
 	@if ls fuzz/artifacts/*/crash-* fuzz/artifacts/*/timeout-* fuzz/artifacts/*/oom-* >/dev/null 2>&1; then \
 		echo "fuzz: findings in fuzz/artifacts/ (add a regression test, fix, delete the artifact)"; exit 1; fi
+
+## What each module costs in the release polaris-warden (issue 14; BENCHMARKS.md): relinks it with
+## a link map and groups the map's sections by module (scripts/binary-size.py), then prints the
+## stripped size the .deb would ship.
+binary-size: bench-deps
+	$(SWIFT) build $(BENCH_RELEASE_FLAGS) --product polaris-warden -Xlinker -Map=.build-release/polaris-warden.map
+	python3 scripts/binary-size.py .build-release/polaris-warden.map --sections
+	@bin="$$($(SWIFT) build $(BENCH_RELEASE_FLAGS) --show-bin-path)/polaris-warden"; \
+	strip -o .build-release/polaris-warden.stripped "$$bin" && \
+	stat -c '%s' .build-release/polaris-warden.stripped | awk '{ printf "stripped polaris-warden: %.1f MiB (%d bytes)\n", $$1 / 1048576, $$1 }'

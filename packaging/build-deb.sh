@@ -16,6 +16,10 @@ out="$repo/.build-deb"
 stage="$out/src"
 changelog="$repo/packaging/debian/changelog"
 
+# The daemon binary's size budget (stripped, static Swift stdlib), in MiB: 27.4 measured on
+# 2026-12-01 (BENCHMARKS.md), so a new dependency that costs more than ~0.5 MiB is noticed. The
+# goal is 25 (issue 14): see BENCHMARKS.md for what it would take.
+max_warden_mib=${MAX_WARDEN_MIB:-28}
 version=$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' "$changelog")
 arch=$(dpkg --print-architecture)
 [ -n "$version" ] || { echo "build-deb: no version in $changelog" >&2; exit 1; }
@@ -45,5 +49,13 @@ for package in polaris-warden polaris-emulator; do
     deb="$out/${package}_${version}_${arch}.deb"
     [ -f "$deb" ] || { echo "build-deb: $deb was not built" >&2; exit 1; }
     echo "build-deb: $deb ($(du -h "$deb" | cut -f1))"
+    # The stripped binary as the package installs it (BENCHMARKS.md tracks it).
+    bytes=$(dpkg-deb --fsys-tarfile "$deb" | tar -xOf - "./usr/bin/$package" | wc -c)
+    echo "build-deb: /usr/bin/$package $(awk -v b="$bytes" 'BEGIN { printf "%.1f MiB (%d bytes)", b / 1048576, b }')"
+    if [ "$package" = polaris-warden ] && [ "$bytes" -gt $((max_warden_mib * 1048576)) ]; then
+        echo "build-deb: /usr/bin/polaris-warden is over its budget of $max_warden_mib MiB" >&2
+        echo "build-deb: (issue #14: measure per module as in BENCHMARKS.md, or raise MAX_WARDEN_MIB)" >&2
+        exit 1
+    fi
 done
 echo "build-deb: done in $(( $(date +%s) - start )) s"
