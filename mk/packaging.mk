@@ -31,4 +31,4 @@ lintian: deb
 
 ## Boots Debian bookworm under systemd-nspawn, installs the .deb, runs the system test cases.
 system-test: deb system-test-deps
-	tests/system/run.sh --rootfs $(SYSTEM_TEST_ROOTFS) $(WARDEN_DEB) $(EMULATOR_DEB)
+	Tests/System/run.sh --rootfs $(SYSTEM_TEST_ROOTFS) $(WARDEN_DEB) $(EMULATOR_DEB)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System tests of the Debian package under a real systemd (docs/packaging.md, `make system-test`).
 #
-#   tests/system/run.sh [--rootfs DIR] WARDEN_DEB EMULATOR_DEB
+#   Tests/System/run.sh [--rootfs DIR] WARDEN_DEB EMULATOR_DEB
 #
 # Boots a cached Debian bookworm rootfs with systemd-nspawn (PID 1 = systemd), installs the
 # polaris-warden .deb there, runs polaris-emulator (from the polaris-emulator .deb) on the
@@ -25,9 +25,9 @@ done
 WARDEN_DEB=${1:-}
 EMULATOR_DEB=${2:-}
 
-# shellcheck source=tests/system/lib.sh
+# shellcheck source=Tests/System/lib.sh
 . "$here/lib.sh"
-# shellcheck source=tests/system/cases.sh
+# shellcheck source=Tests/System/cases.sh
 . "$here/cases.sh"
 
 skip() {

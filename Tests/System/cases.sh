@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The system test cases of tests/system/run.sh (sourced). Each case_* function runs against the
+# The system test cases of Tests/System/run.sh (sourced). Each case_* function runs against the
 # one booted container and the host emulator, returns 0 on success, and on failure sets WHY.
 # Jobs are named after their tables (job "alpha" writes table "alpha").
 
@@ -362,7 +362,7 @@ case_rsyslog_alert() {
     local dropin=/usr/share/doc/polaris-warden/examples/rsyslog/polaris-warden-alerts.conf
     cexec test -x /usr/libexec/polaris-warden/alert-handler || why "no /usr/libexec/polaris-warden/alert-handler" || return 1
     cexec test -f "$dropin" || why "no $dropin" || return 1
-    cexec test -x /usr/sbin/rsyslogd || why "rsyslog is not in the rootfs (tests/system/build-rootfs.sh)" || return 1
+    cexec test -x /usr/sbin/rsyslogd || why "rsyslog is not in the rootfs (Tests/System/build-rootfs.sh)" || return 1
     # The operator's part (docs/alerting.md): copy the drop-in, (re)start rsyslog.
     cexec install -m 0644 "$dropin" /etc/rsyslog.d/60-polaris-warden-alerts.conf
     cexec rsyslogd -N1 >"$WORK/rsyslog-check.log" 2>&1 \

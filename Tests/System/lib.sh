@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Helpers of tests/system/run.sh: the booted container, the host emulator, waiting, cleanup.
+# Helpers of Tests/System/run.sh: the booted container, the host emulator, waiting, cleanup.
 # Sourced, not run. Every process, mount and cgroup made here is recorded (pid or path) and
 # removed by cleanup, which run.sh calls from its EXIT trap.
 
