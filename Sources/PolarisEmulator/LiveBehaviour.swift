@@ -11,7 +11,8 @@ import PolarisAPI
 /// JSON form (every key optional when applied; `json` always has all of them):
 /// `{"tableHeldStatus":400|409, "tableHeldMessage":"…"|null,
 ///   "replacedJob":"canceled"|"failed"|"running-until-stopped", "healthSpelling":"warn"|"warning",
-///   "resumeAnswer":"pending"|"running", "retryAfter":"sent"|"omitted"}`
+///   "resumeAnswer":"pending"|"running", "retryAfter":"sent"|"omitted",
+///   "healthUpdates":"touch-last-updated"|"leave-last-updated"}`
 public struct LiveBehaviour: Sendable, Hashable, Codable {
     /// What the streaming job that `replaceRunning` replaces becomes.
     /// [INFERRED] docs/polaris/api-reference.md §4.7: "The old job presumably ends up `canceled` or superseded".
@@ -43,6 +44,17 @@ public struct LiveBehaviour: Sendable, Hashable, Codable {
         case omitted
     }
 
+    /// Whether a change of health alone (the execution status unchanged) moves the job's
+    /// `lastUpdatedTimestamp`, and so its place in the list sorted by last update.
+    /// [INFERRED] docs/polaris/api-reference.md §4.4 says only "ISO-8601 date-time, RO": which
+    /// changes count as updates is undocumented. The warden's delta read must not depend on it.
+    public enum HealthUpdates: String, Sendable, Hashable, Codable, CaseIterable {
+        /// A health change is an update.
+        case touchLastUpdated = "touch-last-updated"
+        /// Only status and spec changes are; health moves silently.
+        case leaveLastUpdated = "leave-last-updated"
+    }
+
     /// The HTTP status of the refusal when a create names a table another streaming job holds:
     /// `400` (`code: "InvalidArgument"`) or `409` (`code: "AlreadyExists"`, the one observed v1
     /// code, docs/polaris/api-reference.md §2.1). [INFERRED] docs/polaris/api-reference.md §4.7 and §9: `create_job` lists only
@@ -61,11 +73,14 @@ public struct LiveBehaviour: Sendable, Hashable, Codable {
     public var resumeAnswer: ResumeAnswer
     /// [INFERRED] §2.4. Default `.sent`.
     public var retryAfter: RetryAfterHeader
+    /// [INFERRED] §4.4. Default `.touchLastUpdated`.
+    public var healthUpdates: HealthUpdates
 
     public init(
         tableHeldStatus: Int = 400, tableHeldMessage: String? = nil,
         replacedJob: ReplacedJob = .canceled, healthSpelling: HealthSpelling = .warn,
-        resumeAnswer: ResumeAnswer = .pending, retryAfter: RetryAfterHeader = .sent
+        resumeAnswer: ResumeAnswer = .pending, retryAfter: RetryAfterHeader = .sent,
+        healthUpdates: HealthUpdates = .touchLastUpdated
     ) {
         self.tableHeldStatus = tableHeldStatus
         self.tableHeldMessage = tableHeldMessage
@@ -73,6 +88,7 @@ public struct LiveBehaviour: Sendable, Hashable, Codable {
         self.healthSpelling = healthSpelling
         self.resumeAnswer = resumeAnswer
         self.retryAfter = retryAfter
+        self.healthUpdates = healthUpdates
     }
 
     /// The emulator's default reading of each switch.
@@ -92,6 +108,7 @@ public struct LiveBehaviour: Sendable, Hashable, Codable {
             ("healthSpelling=warning", LiveBehaviour(healthSpelling: .warning)),
             ("resumeAnswer=running", LiveBehaviour(resumeAnswer: .running)),
             ("retryAfter=omitted", LiveBehaviour(retryAfter: .omitted)),
+            ("healthUpdates=leave-last-updated", LiveBehaviour(healthUpdates: .leaveLastUpdated)),
         ]
     }
 
@@ -101,6 +118,7 @@ public struct LiveBehaviour: Sendable, Hashable, Codable {
     /// The JSON keys, in the order `json` lists them.
     public static let keys = [
         "tableHeldStatus", "tableHeldMessage", "replacedJob", "healthSpelling", "resumeAnswer", "retryAfter",
+        "healthUpdates",
     ]
 
     /// All switches as JSON (`tableHeldMessage` is `null` when unset).
@@ -112,6 +130,7 @@ public struct LiveBehaviour: Sendable, Hashable, Codable {
             "healthSpelling": .string(healthSpelling.rawValue),
             "resumeAnswer": .string(resumeAnswer.rawValue),
             "retryAfter": .string(retryAfter.rawValue),
+            "healthUpdates": .string(healthUpdates.rawValue),
         ])
     }
 
@@ -147,6 +166,7 @@ public struct LiveBehaviour: Sendable, Hashable, Codable {
         if let value = try choice("healthSpelling", HealthSpelling.self) { result.healthSpelling = value }
         if let value = try choice("resumeAnswer", ResumeAnswer.self) { result.resumeAnswer = value }
         if let value = try choice("retryAfter", RetryAfterHeader.self) { result.retryAfter = value }
+        if let value = try choice("healthUpdates", HealthUpdates.self) { result.healthUpdates = value }
         return result
     }
 

@@ -207,6 +207,12 @@ public final class PolarisEmulator: Sendable {
 
     public func allJobs() async -> [Job] { await store.allJobs() }
 
+    /// Runs `hook` before each `GET /jobs` page is built (offset, sorted by last update): a test
+    /// changes jobs between the pages of one walk. nil removes it.
+    public func setListPageHook(_ hook: (@Sendable (_ offset: Int, _ byLastUpdate: Bool) async -> Void)?) async {
+        await store.setListPageHook(hook)
+    }
+
     public func resetCount(jobID: String) async -> Int? { await store.resetCount(jobID: jobID) }
 
     /// Bulk-creates running streaming jobs (10,000 in well under a second); returns their ids.

@@ -76,6 +76,12 @@ struct PolarisEmulatorCommand: AsyncParsableCommand {
     @Option(help: "[INFERRED] Whether faults armed with a Retry-After send it: sent or omitted (§2.4).")
     var retryAfter: String = LiveBehaviour.RetryAfterHeader.sent.rawValue
 
+    @Option(
+        help:
+            "[INFERRED] Whether a health change alone moves lastUpdatedTimestamp: touch-last-updated or leave-last-updated (docs/polaris/api-reference.md §4.4)."
+    )
+    var healthUpdates: String = LiveBehaviour.HealthUpdates.touchLastUpdated.rawValue
+
     func validate() throws {
         guard startDelay >= 0 else { throw ValidationError("--start-delay must be >= 0") }
         guard seedJobs >= 0 else { throw ValidationError("--seed-jobs must be >= 0") }
@@ -89,7 +95,7 @@ struct PolarisEmulatorCommand: AsyncParsableCommand {
     func behaviour() throws -> LiveBehaviour {
         var settings = [
             "healthSpelling": healthSpelling, "tableHeldStatus": String(tableHeldStatus), "replacedJob": replacedJob,
-            "resumeAnswer": resumeAnswer, "retryAfter": retryAfter,
+            "resumeAnswer": resumeAnswer, "retryAfter": retryAfter, "healthUpdates": healthUpdates,
         ]
         if let tableHeldMessage { settings["tableHeldMessage"] = tableHeldMessage }
         do {

@@ -56,13 +56,19 @@ import Testing
         #expect(scrape.value(WardenMetrics.Name.polarisJobs, ["execution_status": "running", "health": health]) == 2)
         #expect(scrape.sum(WardenMetrics.Name.polarisJobs) == 2)
 
-        // One page per cycle and no fault: exactly one listJobs and one listConnections per cycle.
-        #expect(scrape.value(WardenMetrics.Name.apiRequests, ["operation": "listJobs", "status": "200"]) == cycleCount)
+        // No fault and one page each: a sweep is one listJobs, a delta read two (the list by last
+        // update and the unhealthy subset); one listConnections per cycle.
+        let sweeps = try #require(scrape.value(WardenMetrics.Name.jobListReads, ["kind": "sweep"]))
+        let deltas = try #require(scrape.value(WardenMetrics.Name.jobListReads, ["kind": "delta"]))
+        #expect(sweeps >= 1)
+        #expect(sweeps + deltas == cycleCount)
+        let listReads = sweeps + 2 * deltas
+        #expect(scrape.value(WardenMetrics.Name.apiRequests, ["operation": "listJobs", "status": "200"]) == listReads)
         #expect(
             scrape.value(WardenMetrics.Name.apiRequests, ["operation": "listConnections", "status": "200"])
                 == cycleCount)
         #expect(scrape.value(WardenMetrics.Name.apiRequests, ["operation": "createJob", "status": "201"]) == 3)
-        #expect(scrape.value(WardenMetrics.Name.apiDuration + "_count", ["operation": "listJobs"]) == cycleCount)
+        #expect(scrape.value(WardenMetrics.Name.apiDuration + "_count", ["operation": "listJobs"]) == listReads)
         #expect(scrape.value(WardenMetrics.Name.apiReachable) == 1)
         let last = try #require(scrape.value(WardenMetrics.Name.lastCycle))
         #expect(abs(last - Date().timeIntervalSince1970) < 300)

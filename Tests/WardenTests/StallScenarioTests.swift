@@ -134,7 +134,8 @@ import Testing
         #expect(perCycle.allSatisfy { $0 <= 50 }, "\(perCycle)")
         #expect(perCycle.dropFirst().allSatisfy { $0 == 50 })
         #expect(read.count == 1000, "every job read within 20 cycles")
-        #expect(await harness.apiRequests().filter { $0.path.hasSuffix("/jobs") && $0.method == "GET" }.count == 20)
+        // The job list costs at most two requests a cycle (a delta read), not one per job.
+        #expect(await harness.apiRequests().filter { $0.path.hasSuffix("/jobs") && $0.method == "GET" }.count <= 40)
         #expect(harness.recorder.events("job-stalled").isEmpty)
         await harness.stop()
     }

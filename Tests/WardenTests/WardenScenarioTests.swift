@@ -21,8 +21,9 @@ import Testing
         await harness.cycle()
         let requests = await harness.apiRequests()
         #expect(requests.allSatisfy { $0.method == "GET" })
-        // One jobs page + the connection list; the created jobs' specs are known, so no GET per job.
-        #expect(requests.count == 2, "\(requests.map { "\($0.method) \($0.path)" })")
+        // A delta read (one page of the list by last update, plus the unhealthy subset) and the
+        // connection list; the created jobs' specs are known, so no GET per job.
+        #expect(requests.count == 3, "\(requests.map { "\($0.method) \($0.path)" })")
         await harness.stop()
     }
 

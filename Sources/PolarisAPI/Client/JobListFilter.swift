@@ -34,6 +34,15 @@ public struct JobListFilter: Sendable, Hashable {
     public static let allStreaming = JobListFilter(
         types: ["streaming"], sortColumn: "created_date_time", sortOrder: "ASC")
 
+    /// Streaming jobs, most recently updated first: the delta read walks this only until it
+    /// reaches jobs it read before (`JobIndex`).
+    public static let recentlyUpdatedStreaming = JobListFilter(
+        types: ["streaming"], sortColumn: "last_updated_date_time", sortOrder: "DESC")
+
+    /// Streaming jobs whose health is `warn` or `error`, oldest first.
+    public static let unhealthyStreaming = JobListFilter(
+        types: ["streaming"], healthStatuses: ["warn", "error"], sortColumn: "created_date_time", sortOrder: "ASC")
+
     var queryItems: [(String, String)] {
         var items: [(String, String)] = []
         items += types.map { ("type", $0) }

@@ -65,7 +65,8 @@ import Foundation
 /// - `PUT /_emulator/settings` `{"startDelayMilliseconds"?: n, "rowsPerSecond"?: n}` (0 to
 ///   1,000,000,000; 0 stops growth) plus any `LiveBehaviour` key, each optional, the rest kept: `"tableHeldStatus"?: 400|409`, `"tableHeldMessage"?: "…"|null`,
 ///   `"replacedJob"?: "canceled"|"failed"|"running-until-stopped"`, `"healthSpelling"?:
-///   "warn"|"warning"`, `"resumeAnswer"?: "pending"|"running"`, `"retryAfter"?: "sent"|"omitted"`
+///   "warn"|"warning"`, `"resumeAnswer"?: "pending"|"running"`, `"retryAfter"?: "sent"|"omitted"`,
+///   `"healthUpdates"?: "touch-last-updated"|"leave-last-updated"`
 ///   (each an [INFERRED] live behaviour; see `LiveBehaviour`). Nothing changes unless all are valid.
 ///
 /// OAuth (a stand-in for Imply's Keycloak token endpoint; faulted, logged and counted):

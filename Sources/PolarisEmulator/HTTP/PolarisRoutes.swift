@@ -71,6 +71,9 @@ struct PolarisRoutes {
         router.get("\(Self.base)/jobs") { request, _ -> Response in
             let pairs = request.uri.queryParameters.map { (key: String($0.key), value: String($0.value)) }
             let query = try JobListQuery(pairs: pairs)
+            if let hook = await store.listPageHook {
+                await hook(query.offset, query.sortColumn == .lastUpdatedDateTime)
+            }
             let page = await store.listJobsBody(query)
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],

@@ -61,7 +61,7 @@ extension EmulatorStore {
                 timestamp: stamp, healthStatus: health.status.rawValue, code: health.code, message: health.message)
         }
         job.health = health
-        job.lastUpdated = stamp
+        if behaviour.healthUpdates == .touchLastUpdated { job.lastUpdated = stamp }
         job.logs.append(
             JobLogEntry(
                 timestamp: stamp, healthStatus: health.status.rawValue, code: health.code ?? health.status.rawValue,

@@ -41,6 +41,15 @@ public actor EmulatorStore {
     let acceptedBearerTokens: Set<String>
     let requestLogLimit: Int
 
+    /// Awaited before each `GET /jobs` page is built (in-process tests only): lets a test change
+    /// jobs between the pages of one walk. Given the page's offset and whether it is sorted by
+    /// last update.
+    public private(set) var listPageHook: (@Sendable (_ offset: Int, _ byLastUpdate: Bool) async -> Void)?
+
+    public func setListPageHook(_ hook: (@Sendable (_ offset: Int, _ byLastUpdate: Bool) async -> Void)?) {
+        listPageHook = hook
+    }
+
     var clockOffset: Int64 = 0
     var lastIssuedNanos: Int64 = .min
 

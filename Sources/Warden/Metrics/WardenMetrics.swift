@@ -59,6 +59,7 @@ public final class WardenMetrics: Sendable {
         public static let jobsGaveUp = "polaris_warden_jobs_gave_up"
         public static let jobsStalled = "polaris_warden_jobs_stalled"
         public static let metricsReads = "polaris_warden_metrics_reads_total"
+        public static let jobListReads = "polaris_warden_job_list_reads_total"
         public static let healingActions = "polaris_warden_healing_actions_total"
         public static let apiRequests = "polaris_warden_api_requests_total"
         public static let apiDuration = "polaris_warden_api_request_duration_seconds"
@@ -67,6 +68,7 @@ public final class WardenMetrics: Sendable {
 
         public static let all = [
             cycles, cycleDuration, lastCycle, apiReachable, jobs, polarisJobs, jobsGaveUp, jobsStalled, metricsReads,
+            jobListReads,
             healingActions,
             apiRequests, apiDuration, rateLimitWaits, rateLimitWaitSeconds,
         ]
@@ -91,6 +93,7 @@ public final class WardenMetrics: Sendable {
     private let jobsGaveUp: Gauge
     private let jobsStalled: Gauge
     private let metricsReads: Counter
+    private let jobListReads: [String: Counter]
     private let rateLimitWaitCount: Counter
     private let rateLimitWaitTime: Counter
     private let known = Mutex(Known())
@@ -142,6 +145,13 @@ public final class WardenMetrics: Sendable {
         metricsReads = registry.makeCounter(
             descriptor: Self.descriptor(
                 Name.metricsReads, unit: "total", "Job metrics reads made for stall detection."))
+        let listReads = Self.descriptor(
+            Name.jobListReads, unit: "total",
+            "Reads of the job list: a full sweep (every page) or a delta read (what changed since the last read).")
+        jobListReads = Dictionary(
+            uniqueKeysWithValues: ["sweep", "delta"].map {
+                ($0, registry.makeCounter(descriptor: listReads, labels: [("kind", $0)]))
+            })
         rateLimitWaitCount = registry.makeCounter(
             descriptor: Self.descriptor(
                 Name.rateLimitWaits, unit: "total", "Requests that waited for the client-side rate limiter."))
@@ -193,6 +203,11 @@ public final class WardenMetrics: Sendable {
     public func stallSampled(reads: Int, stalled: Int) {
         metricsReads.increment(by: Int64(reads))
         jobsStalled.set(to: Double(stalled))
+    }
+
+    /// The job list was read: `sweep` (every page) or `delta` (`JobIndex`).
+    public func jobListRead(kind: String) {
+        jobListReads[kind]?.increment()
     }
 
     /// A healing action (`JobAction.name`: create, recreate, replace, resume, reset-offsets,

@@ -64,6 +64,8 @@ public actor JobSupervisor {
     var random: SeededRandom
     var pendingConnectionTests: [String: ConnectionTestResult] = [:]
     var lastObserved: [String: Job] = [:]
+    /// Polaris' streaming jobs between full sweeps (delta polling, `JobIndex`).
+    var jobIndex = JobIndex()
     /// The state as last written and when, so an unchanged state is not rewritten every cycle.
     var lastPersisted: (state: WardenState, at: Date)?
     /// Each desired job's spec fingerprint and the spec it was computed from (`fingerprint(of:)`).
@@ -123,13 +125,15 @@ public actor JobSupervisor {
         let jobs: [Job]
         let connections: [Connection]
         do {
-            async let listedJobs = client.listJobs(.allStreaming)
             async let listedConnections = client.listConnections()
-            (jobs, connections) = try await (listedJobs, listedConnections)
+            jobs = try await observeJobs()
+            connections = try await listedConnections
         } catch let error as PolarisError {
+            jobIndex.invalidate()
             noteAPIFailure(error)
             return false
         } catch {
+            jobIndex.invalidate()
             noteAPIFailure(.transport(operation: "observe", detail: "\(type(of: error))"))
             return false
         }
@@ -142,6 +146,36 @@ public actor JobSupervisor {
         await commit(decisions)
         persist()
         return true
+    }
+
+    /// Polaris' streaming jobs now: a full sweep when `JobIndex.sweepDue` says so, otherwise a
+    /// delta read (the list by last update, newest first, until it reaches what was read
+    /// before, plus the unhealthy subset): 2 requests when nothing changed, whatever N is.
+    func observeJobs() async throws(PolarisError) -> [Job] {
+        let date = now()
+        if let reason = jobIndex.sweepDue(now: date, pollInterval: config.supervisor.pollIntervalSeconds) {
+            let swept = try await client.listJobs(.allStreaming)
+            jobIndex.absorbSweep(swept, at: date)
+            metrics?.jobListRead(kind: "sweep")
+            logger.debug("full sweep of the job list (\(reason.rawValue)): \(swept.count) jobs")
+            return jobIndex.jobs
+        }
+        var changed: [Job] = []
+        var offset = 0
+        walk: while true {
+            let page = try await client.listJobsPage(
+                .recentlyUpdatedStreaming, limit: JobIndex.deltaPageSize, offset: offset)
+            for job in page.values {
+                if jobIndex.isSettled(job, now: date) { break walk }
+                changed.append(job)
+            }
+            guard page.moreResultsAvailable, !page.values.isEmpty else { break }
+            offset += page.values.count
+        }
+        let unhealthy = try await client.listJobs(.unhealthyStreaming)
+        jobIndex.absorbDelta(changed: changed, unhealthy: unhealthy, at: date)
+        metrics?.jobListRead(kind: "delta")
+        return jobIndex.jobs
     }
 
     /// Called after every completed write, and with the `STATUS=` line at most once a second,
