@@ -50,7 +50,7 @@ struct PlanReport: Encodable {
                 },
                 adopted: decision.adopted, specDrifted: decision.specDrifted,
                 drift: decision.specDrifted ? (decision.record.specCheck?.differences ?? []).map(\.description) : [],
-                actions: decision.actions.map(\.planDescription))
+                actions: decision.nextSteps)
         }
     }
 
@@ -80,19 +80,5 @@ struct PlanReport: Encodable {
                 "\n\nconnections:\n" + connections.map { "  \($0.connection): \($0.action)" }.joined(separator: "\n")
         }
         return output
-    }
-}
-
-extension JobAction {
-    var planDescription: String {
-        switch self {
-        case .create: "create"
-        case .recreate(let reason): "recreate (\(reason.rawValue))"
-        case .replace(let reason): "replace (\(reason.rawValue))"
-        case .resume: "resume"
-        case .resetOffsets: "reset offsets"
-        case .testConnection: "test connection"
-        case .report(let report): "report \(report)"
-        }
     }
 }

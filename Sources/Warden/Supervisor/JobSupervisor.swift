@@ -34,6 +34,11 @@ public actor JobSupervisor {
         public var specDrifted: Bool
         /// The state machine's answer: reports and at most one write (none while held).
         public var step: JobStep
+
+        /// What happens next, as `plan` and `doctor` say it: the reports, then the write.
+        public var nextSteps: [String] {
+            step.reports.map { "report \($0)" } + (step.write.map { [$0.action.summary] } ?? [])
+        }
     }
 
     /// Whether the last cycle could talk to Polaris.
