@@ -298,8 +298,7 @@ public enum Doctor {
 
     static func jobCheck(_ decision: JobSupervisor.Decision) -> DoctorCheck {
         let name = "job \(decision.job.name)"
-        let next =
-            decision.step.reports.map { "report \($0)" } + (decision.step.write.map { [$0.action.summary] } ?? [])
+        let next = decision.nextSteps
         guard let observed = decision.observed else {
             return .pass(name, "no job on table \(decision.job.table) yet: the warden creates one")
         }
