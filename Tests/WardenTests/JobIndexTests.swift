@@ -115,4 +115,23 @@ import Foundation
         index.absorbSweep([bare], at: Self.start)
         #expect(index.sweepDue(now: Self.start.addingTimeInterval(1), pollInterval: 30) == .noTimestamps)
     }
+
+    /// The picture keeps what decisions need and drops the rest of a list summary.
+    @Test func theIndexKeepsANarrowJob() throws {
+        var index = JobIndex()
+        var full = Self.job("a", updated: 1)
+        full.target = .object(["type": "table", "tableName": "orders", "intervals": .array([])])
+        full.source = .object(["type": "connection", "connectionName": "stream-wiki", "formatSettings": .object([:])])
+        full.otherFields = ["mappings": .array([]), "readFromPoint": "latest"]
+        full.createdBy = PolarisUser(username: "someone", userId: "u1")
+        index.absorbSweep([full], at: Self.start)
+        let kept = try #require(index.jobs.first)
+        #expect(kept.targetTable == "orders")
+        #expect(kept.connectionName == "stream-wiki")
+        #expect(kept.id == "a" && kept.executionStatus == .running && kept.health == .ok)
+        #expect(kept.lastUpdatedTimestamp == full.lastUpdatedTimestamp)
+        #expect(kept.otherFields.isEmpty)
+        #expect(kept.createdBy == nil)
+        #expect(kept.source == .object(["connectionName": "stream-wiki"]))
+    }
 }

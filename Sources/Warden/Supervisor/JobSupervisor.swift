@@ -159,7 +159,15 @@ public actor JobSupervisor {
     func observeJobs() async throws(PolarisError) -> [Job] {
         let date = now()
         if let reason = jobIndex.sweepDue(now: date, pollInterval: config.supervisor.pollIntervalSeconds) {
-            let swept = try await client.listJobs(.allStreaming)
+            // Page by page, each narrowed as it comes: never every page's full summaries at once.
+            var swept: [Job] = []
+            var offset = 0
+            while true {
+                let page = try await client.listJobsPage(.allStreaming, limit: 1000, offset: offset)
+                swept += page.values.map(\.narrowed)
+                offset += page.values.count
+                guard page.moreResultsAvailable, !page.values.isEmpty else { break }
+            }
             jobIndex.absorbSweep(swept, at: date)
             metrics?.jobListRead(kind: "sweep")
             logger.debug("full sweep of the job list (\(reason.rawValue)): \(swept.count) jobs")
