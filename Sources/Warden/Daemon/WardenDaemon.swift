@@ -85,7 +85,7 @@ public enum WardenDaemon {
         let client = PolarisClient(
             configuration: clientConfiguration, logger: Logger(label: "polaris-api"), observer: observer, clock: clock)
         mkdir(options.stateDirectory, 0o700)
-        let store = StateStore(path: options.stateDirectory + "/state.json")
+        let store = StateStore(path: options.stateDirectory + "/state.json", clock: clock)
         let supervisor = JobSupervisor(
             config: config, client: client, store: store, initialState: loadState(store, logger: logger),
             logger: logger, clock: clock, metrics: metrics)

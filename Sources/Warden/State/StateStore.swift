@@ -25,9 +25,12 @@ public struct StateStore: Sendable {
     }
 
     public let path: String
+    /// Names a corrupt file moved aside and ages the progress line.
+    let clock: any WallClock
 
-    public init(path: String) {
+    public init(path: String, clock: any WallClock = SystemClock()) {
         self.path = path
+        self.clock = clock
     }
 
     /// `$STATE_DIRECTORY/state.json` under systemd (`StateDirectory=`), else `fallbackDirectory`.
@@ -62,7 +65,7 @@ public struct StateStore: Sendable {
     }
 
     private func moveAside(_ reason: String) -> LoadResult {
-        let aside = path + ".corrupt-\(Int(Date().timeIntervalSince1970))"
+        let aside = path + ".corrupt-\(Int(clock.now.secondsSince1970))"
         let preserved = (try? LocalFile.rename(path, to: aside)) != nil ? aside : nil
         return .corrupt(reason: reason, preservedAt: preserved)
     }
@@ -87,7 +90,7 @@ public struct StateStore: Sendable {
     /// The progress line, when a heal is running (the file is younger than `maximumAge` seconds).
     public func loadProgress(maximumAge: Double = 300) -> String? {
         guard let modified = try? LocalFile.modificationTime(progressPath),
-            Date().timeIntervalSince1970 - modified < maximumAge,
+            clock.now.secondsSince1970 - modified < maximumAge,
             let bytes = try? LocalFile.read(progressPath, limit: 64 * 1024)
         else { return nil }
         let line = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first.map(String.init)
