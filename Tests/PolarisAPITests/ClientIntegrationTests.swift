@@ -38,24 +38,10 @@ import WardenPlatform
         await emulator.stop()
     }
 
-    static let kinesis: [String: JSONValue] = [
-        "type": "kinesis", "name": "stream-wiki", "stream": "demo-stream",
-        "awsEndpoint": "kinesis.us-east-1.amazonaws.com",
-        "awsAssumedRoleArn": "arn:aws:iam::012345678901:role/demo-role",
-    ]
+    static let kinesis = SampleBodies.kinesisConnection()
 
     static func spec(table: String, connection: String = "stream-wiki") -> JobSpec {
-        JobSpec(fields: [
-            "type": "streaming",
-            "source": [
-                "type": "connection", "connectionName": .string(connection),
-                "formatSettings": ["format": "nd-json"],
-                "inputSchema": [["name": "timestamp", "dataType": "string"]],
-            ],
-            "target": ["type": "table", "tableName": .string(table)],
-            "mappings": [["columnName": "__time", "expression": "TIME_PARSE(\"timestamp\")"]],
-            "createTableIfNotExists": true,
-        ])
+        SampleBodies.streamingSpec(table: table, connection: connection, useSchemaDiscovery: nil)
     }
 
     @Test func connectionsAndJobsRoundTrip() async throws {

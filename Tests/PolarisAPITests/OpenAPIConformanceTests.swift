@@ -61,11 +61,7 @@ import Testing
             return sample
         }
 
-        let connection: JSONValue = [
-            "type": "kinesis", "name": "stream-wiki", "stream": "demo-stream",
-            "awsEndpoint": "kinesis.us-east-1.amazonaws.com",
-            "awsAssumedRoleArn": "arn:aws:iam::012345678901:role/demo-role",
-        ]
+        let connection = JSONValue.object(SampleBodies.kinesisConnection())
         let spec: JSONValue = [
             "type": "streaming",
             "source": [

@@ -13,10 +13,7 @@ import Testing
 /// read as drift.
 @Suite struct AdoptionScenarioTests {
     /// The docs' connection request body, verbatim.
-    static let connectionRequest: JSONValue = [
-        "type": "kinesis", "name": "stream-wiki", "awsAssumedRoleArn": "arn:aws:iam::012345678901:role/demo-role",
-        "awsEndpoint": "kinesis.us-east-1.amazonaws.com", "stream": "demo-stream",
-    ]
+    static let connectionRequest = JSONValue.object(SampleBodies.kinesisConnection())
 
     /// The docs' job request body, verbatim (the same as `WardenConfig.spec(table:)`).
     static var jobRequest: JSONValue { WardenConfig.spec(table: "wikipedia-kinesis").json }

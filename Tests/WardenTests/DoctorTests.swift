@@ -67,6 +67,16 @@ import Glibc
             return Dictionary(checks.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         }
 
+        /// A client for the emulator with the good key, after it has created `stream-wiki`.
+        func clientWithConnection() async throws -> PolarisClient {
+            let client = PolarisClient(
+                configuration: try PolarisClientConfiguration(
+                    url: emulator.baseURL, projectID: emulator.projectID,
+                    authentication: .apiKey(Secret(DoctorTests.key))))
+            _ = try await client.createConnection(WardenConfig.connectionFields("stream-wiki"))
+            return client
+        }
+
         func stop() async {
             await emulator.stop()
             try? FileManager.default.removeItem(atPath: directory)
@@ -75,11 +85,7 @@ import Glibc
 
     @Test func aGoodSetUpPassesEveryCheckWithReadsAndConnectionTestsOnly() async throws {
         let setup = try await Setup.make()
-        let client = PolarisClient(
-            configuration: try PolarisClientConfiguration(
-                url: setup.emulator.baseURL, projectID: setup.emulator.projectID,
-                authentication: .apiKey(Secret(Self.key))))
-        _ = try await client.createConnection(WardenConfig.connectionFields("stream-wiki"))
+        let client = try await setup.clientWithConnection()
         let existing = try await client.createJob(WardenConfig.spec(table: "a"))
         await setup.emulator.resetRequestLog()
 
@@ -109,9 +115,8 @@ import Glibc
         let setup = try await Setup.make()
         chmod(setup.keyPath, 0o644)
         let checks = await setup.run()
-        #expect(checks["key"]?.status == .fail)
-        #expect(checks["key"]?.fix?.contains("chmod 0600 \(setup.keyPath)") == true)
-        #expect(checks["api"]?.status == .skip)
+        Self.expect(checks["key"], .fail, fix: "chmod 0600 \(setup.keyPath)")
+        Self.expect(checks["api"], .skip)
         #expect(await setup.emulator.requestLog().isEmpty)
         await setup.stop()
     }
@@ -119,30 +124,21 @@ import Glibc
     @Test func aWrongKeyIsReportedAsRejected() async throws {
         let setup = try await Setup.make(key: "pok_not_the_key")
         let checks = await setup.run()
-        #expect(checks["key"]?.status == .pass)
-        #expect(checks["api"]?.status == .fail)
-        #expect(checks["api"]?.detail.contains("rejects the key") == true)
+        Self.expect(checks["key"], .pass)
+        Self.expect(checks["api"], .fail, detail: "rejects the key")
         await setup.stop()
     }
 
     @Test func aFailingConnectionTestAndAMissingUnmanagedConnectionFail() async throws {
         let setup = try await Setup.make()
-        let client = PolarisClient(
-            configuration: try PolarisClientConfiguration(
-                url: setup.emulator.baseURL, projectID: setup.emulator.projectID,
-                authentication: .apiKey(Secret(Self.key))))
-        _ = try await client.createConnection(WardenConfig.connectionFields("stream-wiki"))
+        _ = try await setup.clientWithConnection()
         await setup.emulator.setConnectionTestFailure(
             name: "stream-wiki", (code: "AccessDenied", message: "not authorized to perform sts:AssumeRole"))
-        var checks = await setup.run()
-        #expect(checks["connection stream-wiki"]?.status == .fail)
-        #expect(checks["connection stream-wiki"]?.detail.contains("sts:AssumeRole") == true)
+        Self.expect(await setup.run()["connection stream-wiki"], .fail, detail: "sts:AssumeRole")
         await setup.stop()
 
         let unmanaged = try await Setup.make(managed: false)
-        checks = await unmanaged.run()
-        #expect(checks["connection stream-wiki"]?.status == .fail)
-        #expect(checks["connection stream-wiki"]?.detail.contains("managed") == true)
+        Self.expect(await unmanaged.run()["connection stream-wiki"], .fail, detail: "managed")
         await unmanaged.stop()
     }
 
@@ -150,18 +146,16 @@ import Glibc
         let setup = try await Setup.make()
         await setup.emulator.pauseProject()
         let checks = await setup.run()
-        #expect(checks["api"]?.status == .pass)
-        #expect(checks["project"]?.status == .fail)
-        #expect(checks["project"]?.detail.contains("paused") == true)
+        Self.expect(checks["api"], .pass)
+        Self.expect(checks["project"], .fail, detail: "paused")
         await setup.stop()
     }
 
     @Test func aCredentialTheUnitDoesNotLoadFails() async throws {
         let setup = try await Setup.make(credential: "other-key")
         let checks = await setup.run()
-        #expect(checks["unit"]?.status == .fail)
-        #expect(checks["unit"]?.fix?.contains("\"credential\": \"polaris-api-key\"") == true)
-        #expect(checks["key"]?.status == .fail)
+        Self.expect(checks["unit"], .fail, fix: "\"credential\": \"polaris-api-key\"")
+        Self.expect(checks["key"], .fail)
         await setup.stop()
     }
 
@@ -170,10 +164,26 @@ import Glibc
         try #"{"polaris": {}}"#.write(toFile: setup.options.configPath, atomically: true, encoding: .utf8)
         let checks = await Doctor.run(setup.options)
         #expect(checks.first?.name == "config")
-        #expect(checks.first?.status == .fail)
-        #expect(checks.first?.detail.contains("polaris.url") == true)
+        Self.expect(checks.first, .fail, detail: "polaris.url")
         #expect(await setup.emulator.requestLog().isEmpty)
         await setup.stop()
+    }
+
+    /// Expects `check` to be there with `status`, its detail containing `detail` and its fix
+    /// containing `fix` (each when given). Failures point at the caller.
+    static func expect(
+        _ check: DoctorCheck?, _ status: DoctorCheck.Status, detail: String? = nil, fix: String? = nil,
+        sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) {
+        #expect(check?.status == status, "\(check?.name ?? "missing check")", sourceLocation: sourceLocation)
+        if let detail {
+            #expect(
+                check?.detail.contains(detail) == true, "detail: \(check?.detail ?? "-")",
+                sourceLocation: sourceLocation)
+        }
+        if let fix {
+            #expect(check?.fix?.contains(fix) == true, "fix: \(check?.fix ?? "-")", sourceLocation: sourceLocation)
+        }
     }
 
     /// The shipped template, read as an instance: `%i` expanded; a drop-in adds a credential.

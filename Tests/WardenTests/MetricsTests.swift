@@ -157,14 +157,8 @@ import Testing
     /// logs it and keeps supervising).
     @Test func theServerAnswersOnlyGetAndHeadOnMetricsAndReportsABusyPort() async throws {
         let metrics = WardenMetrics()
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let server = MetricsServer(
-            metrics: metrics, address: MetricsAddress(host: "127.0.0.1", port: 0),
-            logger: Logger(label: "metrics-test"), onListening: { continuation.yield($0) })
-        let task = Task { try await server.run() }
+        let (port, task) = try await Self.startServer(metrics)
         defer { task.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        let port = try #require(await iterator.next())
         let base = "http://127.0.0.1:\(port)"
 
         var head = HTTPClientRequest(url: base + "/metrics")
@@ -211,18 +205,33 @@ import Testing
         await harness.supervisor.jobViews().allSatisfy { $0.phase == .running }
     }
 
-    /// Starts a `MetricsServer` on an ephemeral loopback port and GETs `/metrics` (and a path
-    /// that does not exist): the body, its Content-Type, and the other path's status.
-    static func scrape(_ metrics: WardenMetrics) async throws -> (String, String?, UInt) {
+    /// Starts a `MetricsServer` for `metrics` on an ephemeral loopback port: the port it
+    /// listens on, and the task running it (cancel it to stop the server).
+    static func startServer(
+        _ metrics: WardenMetrics, sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) async throws -> (port: Int, task: Task<Void, any Error>) {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let server = MetricsServer(
             metrics: metrics, address: MetricsAddress(host: "127.0.0.1", port: 0),
             logger: Logger(label: "metrics-test"), onListening: { continuation.yield($0) })
         let task = Task { try await server.run() }
-        defer { task.cancel() }
         var iterator = ports.makeAsyncIterator()
-        let port = try #require(await iterator.next())
-        #expect(port > 0)
+        let port: Int
+        do {
+            port = try #require(await iterator.next(), sourceLocation: sourceLocation)
+        } catch {
+            task.cancel()
+            throw error
+        }
+        #expect(port > 0, sourceLocation: sourceLocation)
+        return (port, task)
+    }
+
+    /// Starts a `MetricsServer` on an ephemeral loopback port and GETs `/metrics` (and a path
+    /// that does not exist): the body, its Content-Type, and the other path's status.
+    static func scrape(_ metrics: WardenMetrics) async throws -> (String, String?, UInt) {
+        let (port, task) = try await startServer(metrics)
+        defer { task.cancel() }
 
         let base = "http://127.0.0.1:\(port)"
         let response = try await HTTPClient.shared.execute(

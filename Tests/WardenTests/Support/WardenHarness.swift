@@ -122,25 +122,11 @@ extension SupervisorSettings {
 
 extension WardenConfig {
     static func connectionFields(_ name: String, stream: String = "demo-stream") -> [String: JSONValue] {
-        [
-            "type": "kinesis", "name": .string(name), "stream": .string(stream),
-            "awsEndpoint": "kinesis.us-east-1.amazonaws.com",
-            "awsAssumedRoleArn": "arn:aws:iam::012345678901:role/demo-role",
-        ]
+        SampleBodies.kinesisConnection(name: name, stream: stream)
     }
 
     static func spec(table: String, connection: String = "stream-wiki") -> JobSpec {
-        JobSpec(fields: [
-            "type": "streaming",
-            "source": [
-                "type": "connection", "connectionName": .string(connection),
-                "formatSettings": ["format": "nd-json"],
-                "inputSchema": [["name": "timestamp", "dataType": "string"]],
-            ],
-            "target": ["type": "table", "tableName": .string(table)],
-            "mappings": [["columnName": "__time", "expression": "TIME_PARSE(\"timestamp\")"]],
-            "createTableIfNotExists": true, "useSchemaDiscovery": true,
-        ])
+        SampleBodies.streamingSpec(table: table, connection: connection)
     }
 
     /// Jobs named after their tables, all on the `stream-wiki` connection.
