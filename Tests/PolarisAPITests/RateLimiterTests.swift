@@ -58,15 +58,10 @@ final class LimiterCallers: Sendable {
     }
 
     @Test func aBurstGoesThroughThenTheNextAcquireWaitsExactlyTheRefillTime() async throws {
-        let clock = ManualClock()
-        let limiter = RateLimiter(ratePerSecond: 50, burst: 5, clock: clock)
-        for _ in 0..<5 { try await limiter.acquire() }
-        #expect(await limiter.waits == 0)
+        let (clock, limiter) = try await Self.limiterWithBurstTaken()
         #expect(clock.sleeperCount == 0, "the burst never sleeps")
 
-        let sixth = LimiterCallers(limiter, count: 1)
-        #expect(await clock.waitForSleepers(1))
-        #expect(await limiter.waits == 1)
+        let sixth = await Self.oneMoreWaits(limiter, clock)
         #expect(await limiter.totalWait == .milliseconds(20), "one token at 50/s")
         clock.advance(by: .milliseconds(19))
         #expect(clock.sleeperCount == 1)
@@ -77,16 +72,41 @@ final class LimiterCallers: Sendable {
     }
 
     @Test func idleTimeRefillsTheBucketUpToTheBurstOnly() async throws {
-        let clock = ManualClock()
-        let limiter = RateLimiter(ratePerSecond: 50, burst: 5, clock: clock)
-        for _ in 0..<5 { try await limiter.acquire() }
+        let (clock, limiter) = try await Self.limiterWithBurstTaken()
         clock.advance(by: .milliseconds(300))  // would be 15 tokens without the cap
-        for _ in 0..<5 { try await limiter.acquire() }
-        #expect(await limiter.waits == 0)
-        let sixth = LimiterCallers(limiter, count: 1)
-        #expect(await clock.waitForSleepers(1), "the sixth after the idle time waits: the bucket held 5, not 15")
-        #expect(await limiter.waits == 1)
+        try await Self.takeBurst(limiter)
+        let sixth = await Self.oneMoreWaits(
+            limiter, clock, "the sixth after the idle time waits: the bucket held 5, not 15")
         clock.advance(by: .milliseconds(20))
         try await sixth.task.value
+    }
+
+    // MARK: Helpers
+
+    /// A limiter at 50/s with a burst of 5 on a `ManualClock`, its burst already taken.
+    static func limiterWithBurstTaken(
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> (ManualClock, RateLimiter) {
+        let clock = ManualClock()
+        let limiter = RateLimiter(ratePerSecond: 50, burst: 5, clock: clock)
+        try await takeBurst(limiter, sourceLocation: sourceLocation)
+        return (clock, limiter)
+    }
+
+    /// Acquires five tokens (the burst) and expects that none of them waited.
+    static func takeBurst(_ limiter: RateLimiter, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        for _ in 0..<5 { try await limiter.acquire() }
+        #expect(await limiter.waits == 0, sourceLocation: sourceLocation)
+    }
+
+    /// Starts one more caller and expects it to sleep: the limiter's first wait.
+    static func oneMoreWaits(
+        _ limiter: RateLimiter, _ clock: ManualClock, _ comment: Comment? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async -> LimiterCallers {
+        let caller = LimiterCallers(limiter, count: 1)
+        #expect(await clock.waitForSleepers(1), comment, sourceLocation: sourceLocation)
+        #expect(await limiter.waits == 1, sourceLocation: sourceLocation)
+        return caller
     }
 }

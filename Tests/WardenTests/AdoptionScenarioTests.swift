@@ -117,19 +117,13 @@ import Testing
     /// table's jobs, whatever the refusal says and whether it is a 400 or a 409. The list the
     /// warden acted on was stale (a fault answers it empty) while a hand-made job holds the table.
     @Test(arguments: [400, 409]) func tableHeldIsRecognisedByStateNotWording(status: Int) async throws {
-        let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: WardenHarness.apiKey))
-        var behaviour = LiveBehaviour.standard
-        behaviour.tableHeldStatus = status
-        behaviour.tableHeldMessage = "Zugriff verweigert: Ressource belegt (Fehler 7731)."
-        await emulator.setBehaviour(behaviour)
+        let emulator = WardenHarness.emulatorRefusingHeldTables(
+            status: status, message: "Zugriff verweigert: Ressource belegt (Fehler 7731).")
         _ = try await emulator.start()
         _ = try await emulator.store.createConnection(Self.connectionRequest)
         let holder = try await emulator.store.createJob(Self.jobRequest)
         let harness = try await WardenHarness.make(emulator: emulator)
-        _ = try await emulator.inject(
-            .status(
-                200, body: ["values": [], "moreResultsAvailable": false], count: 1, method: "GET", pathPattern: "/jobs$"
-            ))
+        try await emulator.answerNextJobListEmpty()
         await harness.cycle()
         let creates = await harness.writes().filter { $0.method == "POST" && $0.path.hasSuffix("/jobs") }
         #expect(creates.map(\.status) == [status])

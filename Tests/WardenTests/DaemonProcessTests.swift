@@ -51,6 +51,23 @@ import Testing
             """
     }
 
+    static func writeConfig(emulator: PolarisEmulator, tables: [String], to file: URL) throws {
+        try config(emulator: emulator, tables: tables).write(to: file, atomically: true, encoding: .utf8)
+    }
+
+    /// A started emulator (the test key) and a temporary directory whose config.json points at it
+    /// with one job per table.
+    static func emulatorAndConfig(
+        tables: [String]
+    ) async throws -> (emulator: PolarisEmulator, directory: URL, configFile: URL) {
+        let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: apiKey))
+        _ = try await emulator.start()
+        let directory = try temporaryDirectory()
+        let configFile = directory.appendingPathComponent("config.json")
+        try writeConfig(emulator: emulator, tables: tables, to: configFile)
+        return (emulator, directory, configFile)
+    }
+
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("warden-daemon-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -96,12 +113,7 @@ import Testing
 
     @Test func planPrintsJSONAndMakesNoWriteCall() async throws {
         guard Self.requireBinary() else { return }
-        let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: Self.apiKey))
-        _ = try await emulator.start()
-        let directory = try Self.temporaryDirectory()
-        let configFile = directory.appendingPathComponent("config.json")
-        try Self.config(emulator: emulator, tables: ["orders", "clicks"]).write(
-            to: configFile, atomically: true, encoding: .utf8)
+        let (emulator, directory, configFile) = try await Self.emulatorAndConfig(tables: ["orders", "clicks"])
         let result = try Self.run(
             ["plan", "--json", "--config", configFile.path, "--state-directory", directory.path],
             environment: ["POLARIS_API_KEY": Self.apiKey])
@@ -120,18 +132,14 @@ import Testing
     /// "adopt, no change"; a job whose mapping differs is explained member by member. GETs only.
     @Test func planAdoptsAHandMadeSeedAndExplainsRealDrift() async throws {
         guard Self.requireBinary() else { return }
-        let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: Self.apiKey))
-        _ = try await emulator.start()
+        let (emulator, directory, configFile) = try await Self.emulatorAndConfig(
+            tables: ["wikipedia-kinesis", "orders"])
         _ = try await emulator.store.createConnection(AdoptionScenarioTests.connectionRequest)
         _ = try await emulator.store.createJob(WardenConfig.spec(table: "wikipedia-kinesis").json)
         var drifted = WardenConfig.spec(table: "orders")
         drifted.fields["mappings"] = [["columnName": "__time", "expression": "TIME_PARSE(\"ts\")"]]
         _ = try await emulator.store.createJob(drifted.json)
         await emulator.resetRequestLog()
-        let directory = try Self.temporaryDirectory()
-        let configFile = directory.appendingPathComponent("config.json")
-        try Self.config(emulator: emulator, tables: ["wikipedia-kinesis", "orders"]).write(
-            to: configFile, atomically: true, encoding: .utf8)
         let arguments = ["plan", "--config", configFile.path, "--state-directory", directory.path]
         let table = try Self.run(arguments, environment: ["POLARIS_API_KEY": Self.apiKey])
         #expect(table.status == 0, "\(table.output)")
@@ -151,11 +159,7 @@ import Testing
 
     @Test func runNotifiesReadyReloadsAndStopsLeavingJobsRunning() async throws {
         guard Self.requireBinary() else { return }
-        let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: Self.apiKey))
-        _ = try await emulator.start()
-        let directory = try Self.temporaryDirectory()
-        let configFile = directory.appendingPathComponent("config.json")
-        try Self.config(emulator: emulator, tables: ["orders"]).write(to: configFile, atomically: true, encoding: .utf8)
+        let (emulator, directory, configFile) = try await Self.emulatorAndConfig(tables: ["orders"])
         let notify = try FakeNotifySocket()
         let logFile = directory.appendingPathComponent("warden.log")
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
@@ -189,8 +193,7 @@ import Testing
         #expect(process.isRunning)
 
         // A fixed config with a second job takes effect.
-        try Self.config(emulator: emulator, tables: ["orders", "clicks"]).write(
-            to: configFile, atomically: true, encoding: .utf8)
+        try Self.writeConfig(emulator: emulator, tables: ["orders", "clicks"], to: configFile)
         kill(process.processIdentifier, SIGHUP)
         _ = notify.receive(until: { $0.contains("READY=1") })
         var created = false

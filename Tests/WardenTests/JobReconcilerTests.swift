@@ -164,6 +164,15 @@ let lostJ1 = polarisJob(.running, .lostConnectionWarning)
 let staleJ1 = polarisJob(.running, .staleOffsetsWarning)
 let transient503 = ActionOutcome.failed(terminal: false, message: "503")
 
+/// With `recreate.maxAttempts` 3: j1 fails and is recreated as j2, j3 and j4 in turn; j4's
+/// failure finds the budget spent and the reconciler gives up.
+let threeRecreatesThenGaveUp: [ReconcilerStep] = [
+    step(failedJ1, then: .created(jobID: "j2"), ["report:failedObserved", "recreate(failed)"]),
+    step(failedJ1.withID("j2"), then: .created(jobID: "j3"), ["report:failedObserved", "recreate(failed)"]),
+    step(failedJ1.withID("j3"), then: .created(jobID: "j4"), ["report:failedObserved", "recreate(failed)"]),
+    step(failedJ1.withID("j4"), ["report:failedObserved", "report:gaveUp"]),
+]
+
 let reconcilerScenarios: [ReconcilerScenario] = [
     // No job.
     .init(
@@ -411,11 +420,7 @@ let reconcilerScenarios: [ReconcilerScenario] = [
     .init(
         name: "budget exhausted: gave up with exactly one report, then no writes",
         settings: .reconcilerTable.tweaked { $0.recreate.maxAttempts = 3 },
-        steps: [
-            step(failedJ1, then: .created(jobID: "j2"), ["report:failedObserved", "recreate(failed)"]),
-            step(failedJ1.withID("j2"), then: .created(jobID: "j3"), ["report:failedObserved", "recreate(failed)"]),
-            step(failedJ1.withID("j3"), then: .created(jobID: "j4"), ["report:failedObserved", "recreate(failed)"]),
-            step(failedJ1.withID("j4"), ["report:failedObserved", "report:gaveUp"]),
+        steps: threeRecreatesThenGaveUp + [
             step(failedJ1.withID("j4"), times: 50), step(errorJ1.withID("j4"), times: 10), step(nil, times: 10),
         ], phase: "gaveUp"),
     .init(
@@ -424,11 +429,7 @@ let reconcilerScenarios: [ReconcilerScenario] = [
             $0.recreate.maxAttempts = 3
             $0.recreate.windowSeconds = 300
         },
-        steps: [
-            step(failedJ1, then: .created(jobID: "j2"), ["report:failedObserved", "recreate(failed)"]),
-            step(failedJ1.withID("j2"), then: .created(jobID: "j3"), ["report:failedObserved", "recreate(failed)"]),
-            step(failedJ1.withID("j3"), then: .created(jobID: "j4"), ["report:failedObserved", "recreate(failed)"]),
-            step(failedJ1.withID("j4"), ["report:failedObserved", "report:gaveUp"]),
+        steps: threeRecreatesThenGaveUp + [
             step(failedJ1.withID("j4"), times: 16),
             step(failedJ1.withID("j4"), then: .created(jobID: "j5"), ["report:leftGaveUp", "recreate(failed)"]),
             step(okJ1.withID("j5")),

@@ -82,11 +82,7 @@ import Testing
     /// during a heal: the recreate that is refused is followed by one that takes the table over
     /// (or by adoption of the holder), never by a gave-up or a second holder.
     @Test(arguments: [400, 409]) func recreateRefusedByAHolderHeals(status: Int) async throws {
-        let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: WardenHarness.apiKey))
-        var behaviour = LiveBehaviour.standard
-        behaviour.tableHeldStatus = status
-        behaviour.tableHeldMessage = "E_CONFLICT"
-        await emulator.setBehaviour(behaviour)
+        let emulator = WardenHarness.emulatorRefusingHeldTables(status: status, message: "E_CONFLICT")
         let harness = try await WardenHarness.make(emulator: emulator)
         await harness.cycle()
         let first = try #require(await harness.ourJobID())
@@ -94,10 +90,7 @@ import Testing
         // A stale list (answered as it was before the failure would not help): the warden sees
         // its job failed, while a hand-made job appears on the table before the recreate lands.
         let holder = try await emulator.store.createJob(WardenConfig.spec(table: "wikipedia-kinesis").json)
-        _ = try await emulator.inject(
-            .status(
-                200, body: ["values": [], "moreResultsAvailable": false], count: 1, method: "GET",
-                pathPattern: "/jobs$"))
+        try await emulator.answerNextJobListEmpty()
         await harness.cycles(
             until: {
                 let alive = await harness.aliveJobs(on: "wikipedia-kinesis").count

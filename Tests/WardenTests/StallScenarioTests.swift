@@ -26,13 +26,24 @@ import Testing
         return true
     }
 
+    /// A warden over `tables` with `settings`, after the cycles (at most three) that get every
+    /// job running.
+    static func runningHarness(
+        _ settings: SupervisorSettings = StallScenarioTests.settings(),
+        sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) async throws -> WardenHarness {
+        let harness = try await WardenHarness.make(jobs: tables, settings: settings)
+        #expect(
+            await harness.cycles(until: { await settled(harness) }, advance: 5) <= 3, sourceLocation: sourceLocation)
+        return harness
+    }
+
     static func metricsReads(_ harness: WardenHarness) async -> [RequestRecord] {
         await harness.apiRequests().filter { $0.path.hasSuffix("/metrics") }
     }
 
     @Test func aSilentStallIsReportedOnceAndClearedOnce() async throws {
-        let harness = try await WardenHarness.make(jobs: Self.tables, settings: Self.settings())
-        #expect(await harness.cycles(until: { await Self.settled(harness) }, advance: 5) <= 3)
+        let harness = try await Self.runningHarness()
         for _ in 0..<4 { await harness.cycle() }
         #expect(harness.recorder.events("job-stalled").isEmpty, "growing jobs are never stalled")
         let id = try #require(await harness.ourJobID("orders"))
@@ -59,8 +70,7 @@ import Testing
     }
 
     @Test func replaceActionReplacesOncePerStall() async throws {
-        let harness = try await WardenHarness.make(jobs: Self.tables, settings: Self.settings(action: .replace))
-        #expect(await harness.cycles(until: { await Self.settled(harness) }, advance: 5) <= 3)
+        let harness = try await Self.runningHarness(Self.settings(action: .replace))
         let id = try #require(await harness.ourJobID("orders"))
         try await harness.emulator.stallJob(id: id)
         await harness.emulator.resetRequestLog()
@@ -77,8 +87,7 @@ import Testing
     }
 
     @Test func anIdleJobIsNeverStalledNorSampled() async throws {
-        let harness = try await WardenHarness.make(jobs: Self.tables, settings: Self.settings())
-        #expect(await harness.cycles(until: { await Self.settled(harness) }, advance: 5) <= 3)
+        let harness = try await Self.runningHarness()
         let id = try #require(await harness.ourJobID("clicks"))
         try await harness.emulator.idleJob(id: id)
         await harness.emulator.resetRequestLog()
@@ -90,8 +99,7 @@ import Testing
     }
 
     @Test func aStallSurvivesARestartOfTheWarden() async throws {
-        let first = try await WardenHarness.make(jobs: Self.tables, settings: Self.settings())
-        #expect(await first.cycles(until: { await Self.settled(first) }, advance: 5) <= 3)
+        let first = try await Self.runningHarness()
         let id = try #require(await first.ourJobID("orders"))
         try await first.emulator.stallJob(id: id)
         await first.cycles(until: { !first.recorder.events("job-stalled").isEmpty }, limit: 8)

@@ -102,6 +102,27 @@ struct WardenHarness {
     }
 }
 
+extension WardenHarness {
+    /// An emulator (not started) with the harness's key whose create on a table another job
+    /// holds is refused with `status` and `message` (`LiveBehaviour.tableHeldStatus`/`Message`).
+    static func emulatorRefusingHeldTables(status: Int, message: String) -> PolarisEmulator {
+        var behaviour = LiveBehaviour.standard
+        behaviour.tableHeldStatus = status
+        behaviour.tableHeldMessage = message
+        return PolarisEmulator(configuration: EmulatorConfiguration(apiKey: apiKey, behaviour: behaviour))
+    }
+}
+
+extension PolarisEmulator {
+    /// The next `GET …/jobs` answers an empty page: whoever lists jobs next acts on a stale list.
+    func answerNextJobListEmpty() async throws {
+        _ = try await inject(
+            .status(
+                200, body: ["values": [], "moreResultsAvailable": false], count: 1, method: "GET", pathPattern: "/jobs$"
+            ))
+    }
+}
+
 extension SupervisorSettings {
     /// Thresholds small enough for quick scenarios; backoff short but real.
     static var testDefaults: SupervisorSettings {
