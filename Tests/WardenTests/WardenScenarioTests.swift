@@ -59,18 +59,27 @@ import Testing
         await harness.stop()
     }
 
-    @Test func canceledJobIsLeftWhenConfigured() async throws {
+    /// `onCanceled: leave` / `onSuspended: leave`: the job stays as it was, with no write and
+    /// one report saying why.
+    @Test(arguments: [ExecutionStatus.canceled, .suspended])
+    func aStoppedJobIsLeftWhenConfigured(status: ExecutionStatus) async throws {
         var settings = SupervisorSettings.testDefaults
-        settings.onCanceled = .leave
+        let setting = status == .canceled ? "onCanceled" : "onSuspended"
+        if status == .canceled { settings.onCanceled = .leave } else { settings.onSuspended = .leave }
         let harness = try await WardenHarness.make(settings: settings)
         await harness.cycle()
-        let first = try #require(await harness.ourJobID())
-        try await harness.emulator.cancelJob(id: first)
+        let id = try #require(await harness.ourJobID())
+        if status == .canceled {
+            try await harness.emulator.cancelJob(id: id)
+        } else {
+            try await harness.emulator.suspendJob(id: id)
+        }
         await harness.emulator.resetRequestLog()
         for _ in 0..<4 { await harness.cycle() }
         #expect(await harness.writes().isEmpty)
-        #expect(await harness.aliveJobs(on: "wikipedia-kinesis").isEmpty)
-        #expect(harness.recorder.all.filter { $0.message.contains("onCanceled: leave") }.count == 1)
+        #expect(await harness.emulator.job(id: id)?.executionStatus == status)
+        #expect(await harness.aliveJobs(on: "wikipedia-kinesis").map(\.id) == (status.isTerminal ? [] : [id]))
+        #expect(harness.recorder.all.filter { $0.message.contains("\(setting): leave") }.count == 1)
         await harness.stop()
     }
 
@@ -300,20 +309,6 @@ import Testing
         #expect(patches.count == 1)
         #expect(await harness.emulator.connections().first?.stream == "new-stream")
         #expect(harness.recorder.events("connection-updated").count == 1)
-        await harness.stop()
-    }
-
-    @Test func suspendedJobIsLeftWhenConfigured() async throws {
-        var settings = SupervisorSettings.testDefaults
-        settings.onSuspended = .leave
-        let harness = try await WardenHarness.make(settings: settings)
-        await harness.cycle()
-        let id = try #require(await harness.ourJobID())
-        try await harness.emulator.suspendJob(id: id)
-        await harness.emulator.resetRequestLog()
-        for _ in 0..<3 { await harness.cycle() }
-        #expect(await harness.writes().isEmpty)
-        #expect(await harness.emulator.job(id: id)?.executionStatus == .suspended)
         await harness.stop()
     }
 
