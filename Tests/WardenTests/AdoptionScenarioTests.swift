@@ -23,8 +23,7 @@ import Testing
         jobBody: JSONValue = jobRequest, settings: SupervisorSettings = .testDefaults,
         configure: (inout WardenConfig) -> Void = { _ in }
     ) async throws -> (WardenHarness, String) {
-        let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: WardenHarness.apiKey))
-        _ = try await emulator.start()
+        let emulator = try await WardenHarness.startedEmulator()
         _ = try await emulator.store.createConnection(connectionRequest)
         let id = try await emulator.store.createJob(jobBody)
         let harness = try await WardenHarness.make(settings: settings, emulator: emulator, configure: configure)
@@ -50,8 +49,7 @@ import Testing
     }
 
     @Test func specCopiedBackFromALiveGetAdoptsCleanly() async throws {
-        let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: WardenHarness.apiKey))
-        _ = try await emulator.start()
+        let emulator = try await WardenHarness.startedEmulator()
         _ = try await emulator.store.createConnection(Self.connectionRequest)
         let id = try await emulator.store.createJob(Self.jobRequest)
         let live = try #require(await emulator.job(id: id)?.spec)
@@ -162,8 +160,7 @@ import Testing
     @Test func idleJobIsHealthyAndCounted() async throws {
         let harness = try await WardenHarness.make(jobs: ["wikipedia-kinesis", "orders"])
         await harness.cycle()
-        await harness.cycle()
-        let id = try #require(await harness.ourJobID())
+        let id = try await harness.jobIDAfterCycle()
         try await harness.emulator.idleJob(id: id)
         await harness.emulator.resetRequestLog()
         for _ in 0..<5 { await harness.cycle() }

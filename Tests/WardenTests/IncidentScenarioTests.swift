@@ -145,8 +145,7 @@ import WardenPlatform
     @Test(.timeLimit(.minutes(4))) func aThousandJobsFailingAtOnceHealWithoutAWatchdogTrigger() async throws {
         let count = 1000
         let tables = Self.tables(count, prefix: "mass-")
-        let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: WardenHarness.apiKey))
-        _ = try await emulator.start()
+        let emulator = try await WardenHarness.startedEmulator()
         _ = try await emulator.store.createConnection(
             .object(WardenConfig.connectionFields("stream-wiki")))
         var ids: [String] = []

@@ -74,8 +74,7 @@ import Testing
 
     @Test func wardenEventsAndStateFileNeverCarryTheKey() async throws {
         let harness = try await WardenHarness.make()
-        await harness.cycle()
-        let id = try #require(await harness.ourJobID())
+        let id = try await harness.jobIDAfterCycle()
         try await harness.emulator.failJob(id: id, code: "internal_error")
         _ = try await harness.emulator.inject(.status(401, count: 4, method: "GET"))
         await harness.cycle()

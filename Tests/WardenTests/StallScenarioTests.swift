@@ -105,9 +105,7 @@ import Testing
         await first.cycles(until: { !first.recorder.events("job-stalled").isEmpty }, limit: 8)
         #expect(first.recorder.events("job-stalled").count == 1)
 
-        let second = try await WardenHarness.make(
-            jobs: Self.tables, settings: Self.settings(), stateDirectory: first.stateDirectory,
-            emulator: first.emulator)
+        let second = try await first.restarted()
         for _ in 0..<4 { await second.cycle() }
         #expect(second.recorder.events("job-stalled").isEmpty, "the restarted warden remembers the stall")
         #expect(await second.supervisor.statusLine().contains("1 stalled"))
@@ -121,8 +119,7 @@ import Testing
     /// (10 per second of the warden's clock), and every job read within ⌈1000 / 50⌉ cycles.
     @Test func theMetricsBudgetIsRespectedAtAThousandJobs() async throws {
         let tables = (0..<1000).map { "m\($0)" }
-        let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: WardenHarness.apiKey))
-        _ = try await emulator.start()
+        let emulator = try await WardenHarness.startedEmulator()
         _ = try await emulator.store.createConnection(.object(WardenConfig.connectionFields("stream-wiki")))
         for table in tables { _ = try await emulator.store.createJob(WardenConfig.spec(table: table).json) }
         let harness = try await WardenHarness.make(

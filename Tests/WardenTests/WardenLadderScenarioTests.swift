@@ -10,8 +10,7 @@ import Testing
 @Suite struct WardenLadderScenarioTests {
     @Test func lostConnectionIsTestedReportedAndReplacedOnlyWhenTheSourceIsReachable() async throws {
         let harness = try await WardenHarness.make()
-        await harness.cycle()
-        let id = try #require(await harness.ourJobID())
+        let id = try await harness.jobIDAfterCycle()
         try await harness.emulator.setHealth(
             jobID: id, JobHealth(status: .warn, code: "lost_connection_to_source", message: "stream gone"))
         await harness.emulator.setConnectionTestFailure(
@@ -35,8 +34,7 @@ import Testing
 
     @Test func pendingIsReportedAndReplacedOnlyPastItsTimeout() async throws {
         let harness = try await WardenHarness.make()
-        await harness.cycle()
-        let id = try #require(await harness.ourJobID())
+        let id = try await harness.jobIDAfterCycle()
         try await harness.emulator.holdJob(id: id, in: .pending)
         await harness.emulator.resetRequestLog()
         for _ in 0..<4 { await harness.cycle() }  // 20 s < pendingTimeoutSeconds (30 s)
@@ -52,8 +50,7 @@ import Testing
             var settings = SupervisorSettings.testDefaults
             settings.autoResetOffsets = enabled
             let harness = try await WardenHarness.make(settings: settings)
-            await harness.cycle()
-            let id = try #require(await harness.ourJobID())
+            let id = try await harness.jobIDAfterCycle()
             try await harness.emulator.setHealth(
                 jobID: id, JobHealth(status: .warn, code: "unable_to_proceed", message: "offset expired"))
             for _ in 0..<5 { await harness.cycle() }

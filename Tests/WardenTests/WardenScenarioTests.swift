@@ -29,8 +29,7 @@ import Testing
 
     @Test func failedJobIsRecreated() async throws {
         let harness = try await WardenHarness.make()
-        await harness.cycle()
-        let first = try #require(await harness.ourJobID())
+        let first = try await harness.jobIDAfterCycle()
         try await harness.emulator.failJob(id: first, code: "internal_error", message: "boom")
         await harness.emulator.resetRequestLog()
         await harness.cycles(until: { await harness.aliveJobs(on: "wikipedia-kinesis").count == 1 }, advance: 5)
@@ -50,8 +49,7 @@ import Testing
 
     @Test func canceledJobIsRecreatedByDefault() async throws {
         let harness = try await WardenHarness.make()
-        await harness.cycle()
-        let first = try #require(await harness.ourJobID())
+        let first = try await harness.jobIDAfterCycle()
         try await harness.emulator.cancelJob(id: first)
         await harness.cycles(until: { await harness.aliveJobs(on: "wikipedia-kinesis").count == 1 }, advance: 5)
         #expect(await harness.ourJobID() != first)
@@ -67,8 +65,7 @@ import Testing
         let setting = status == .canceled ? "onCanceled" : "onSuspended"
         if status == .canceled { settings.onCanceled = .leave } else { settings.onSuspended = .leave }
         let harness = try await WardenHarness.make(settings: settings)
-        await harness.cycle()
-        let id = try #require(await harness.ourJobID())
+        let id = try await harness.jobIDAfterCycle()
         if status == .canceled {
             try await harness.emulator.cancelJob(id: id)
         } else {
@@ -85,8 +82,7 @@ import Testing
 
     @Test func suspendedJobIsResumed() async throws {
         let harness = try await WardenHarness.make()
-        await harness.cycle()
-        let id = try #require(await harness.ourJobID())
+        let id = try await harness.jobIDAfterCycle()
         try await harness.emulator.suspendJob(id: id)
         await harness.emulator.resetRequestLog()
         await harness.cycles(until: { await harness.emulator.job(id: id)?.executionStatus == .running }, advance: 5)
@@ -100,8 +96,7 @@ import Testing
 
     @Test func persistentErrorHealthIsReplacedAfterTheThreshold() async throws {
         let harness = try await WardenHarness.make()
-        await harness.cycle()
-        let id = try #require(await harness.ourJobID())
+        let id = try await harness.jobIDAfterCycle()
         try await harness.emulator.setHealth(jobID: id, JobHealth(status: .error, code: "internal_error", message: "x"))
         await harness.emulator.resetRequestLog()
         await harness.cycle()
@@ -146,17 +141,14 @@ import Testing
 
     @Test func restartBetweenIntentAndCreateAdoptsInsteadOfDuplicating() async throws {
         // A previous warden recorded the intent and its create reached Polaris, then it died.
-        let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: WardenHarness.apiKey))
-        _ = try await emulator.start()
-        let first = try await WardenHarness.make(emulator: emulator)
-        await first.cycle()
-        let created = try #require(await first.ourJobID())
+        let first = try await WardenHarness.make()
+        let created = try await first.jobIDAfterCycle()
         var state = WardenState()
         var record = JobRecord(jobName: "wikipedia-kinesis")
         record.pendingCreate = PendingCreate(table: "wikipedia-kinesis", startedAt: Date(), specFingerprint: "x")
         state.jobs["wikipedia-kinesis"] = record
-        let restarted = try await WardenHarness.make(emulator: emulator, initialState: state)
-        await emulator.resetRequestLog()
+        let restarted = try await first.restarted(initialState: state)
+        await restarted.emulator.resetRequestLog()
         await restarted.cycle()
         await restarted.cycle()
         #expect(await restarted.aliveJobs(on: "wikipedia-kinesis").map(\.id) == [created])
@@ -169,8 +161,7 @@ import Testing
 
     @Test func stateFileIsWrittenAndSurvivesARestart() async throws {
         let harness = try await WardenHarness.make()
-        await harness.cycle()
-        let id = try #require(await harness.ourJobID())
+        let id = try await harness.jobIDAfterCycle()
         let (loaded, result) = StateStore(path: harness.stateDirectory + "/state.json").load()
         guard case .loaded = result else {
             Issue.record("state file not loaded: \(result)")
@@ -183,14 +174,11 @@ import Testing
     }
 
     @Test func corruptStateFileIsRebuiltByAdoption() async throws {
-        let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: WardenHarness.apiKey))
-        _ = try await emulator.start()
-        let first = try await WardenHarness.make(emulator: emulator)
-        await first.cycle()
-        let id = try #require(await first.ourJobID())
+        let first = try await WardenHarness.make()
+        let id = try await first.jobIDAfterCycle()
         try "{not json".write(toFile: first.stateDirectory + "/state.json", atomically: true, encoding: .utf8)
-        let second = try await WardenHarness.make(stateDirectory: first.stateDirectory, emulator: emulator)
-        await emulator.resetRequestLog()
+        let second = try await first.restarted()
+        await second.emulator.resetRequestLog()
         await second.cycle()
         #expect(await second.ourJobID() == id)
         #expect(await second.writes().isEmpty)
@@ -201,8 +189,7 @@ import Testing
 
     @Test func recoversThroughA503StormAndA429WithRetryAfter() async throws {
         let harness = try await WardenHarness.make()
-        await harness.cycle()
-        let id = try #require(await harness.ourJobID())
+        let id = try await harness.jobIDAfterCycle()
         try await harness.emulator.failJob(id: id, code: "internal_error")
         _ = try await harness.emulator.inject(.status(503, count: 8))
         await harness.cycle()
@@ -218,8 +205,7 @@ import Testing
 
     @Test func specDriftIsReplaced() async throws {
         let harness = try await WardenHarness.make()
-        await harness.cycle()
-        let id = try #require(await harness.ourJobID())
+        let id = try await harness.jobIDAfterCycle()
         var config = harness.config
         config.jobs[0].spec.fields["filterExpression"] = "\"added\" IS NOT NULL"
         await harness.supervisor.apply(config: config)
@@ -235,8 +221,7 @@ import Testing
 
     @Test func defaultsPolarisFillsInAreNotDrift() async throws {
         let harness = try await WardenHarness.make()
-        await harness.cycle()
-        let id = try #require(await harness.ourJobID())
+        let id = try await harness.jobIDAfterCycle()
         // A fresh warden (no state file) adopts and checks the echoed spec once.
         let second = try await WardenHarness.make(emulator: harness.emulator)
         await harness.emulator.resetRequestLog()
@@ -270,8 +255,7 @@ import Testing
     }
 
     @Test func adoptsTheNewestAliveJobOnFirstInstall() async throws {
-        let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: WardenHarness.apiKey))
-        _ = try await emulator.start()
+        let emulator = try await WardenHarness.startedEmulator()
         let client = PolarisClient(
             configuration: try PolarisClientConfiguration(
                 url: emulator.baseURL, projectID: emulator.projectID,

@@ -60,10 +60,34 @@ struct WardenHarness {
             config: config, sends: sends)
     }
 
+    /// A started emulator with the harness's key, to seed before a harness is made on it.
+    static func startedEmulator() async throws -> PolarisEmulator {
+        let emulator = PolarisEmulator(configuration: EmulatorConfiguration(apiKey: apiKey))
+        _ = try await emulator.start()
+        return emulator
+    }
+
+    /// This warden after a restart: a new one over the same emulator, state directory, jobs and
+    /// settings, starting from `initialState` when given instead of what the state file holds.
+    func restarted(initialState: WardenState? = nil) async throws -> WardenHarness {
+        try await WardenHarness.make(
+            jobs: config.jobs.map(\.name), settings: config.supervisor, stateDirectory: stateDirectory,
+            emulator: emulator, initialState: initialState)
+    }
+
     /// Runs one cycle after moving the clock by one poll interval.
     func cycle(advance: Bool = true) async {
         if advance { clock.advance(seconds: config.supervisor.pollIntervalSeconds) }
         await supervisor.runCycle()
+    }
+
+    /// Runs one cycle and returns the id of the job `name` (that cycle, or an earlier one,
+    /// created it); a test failure at the caller when there is none.
+    func jobIDAfterCycle(
+        _ name: String = "wikipedia-kinesis", sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) async throws -> String {
+        await cycle()
+        return try #require(await ourJobID(name), sourceLocation: sourceLocation)
     }
 
     /// Runs cycles until `condition` holds (at most `limit`), returning how many ran.
