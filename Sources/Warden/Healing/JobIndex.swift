@@ -73,11 +73,17 @@ public struct JobIndex: Sendable {
 
     /// A full sweep's result replaces the picture.
     public mutating func absorbSweep(_ swept: [Job], at now: Date) {
+        let previous = (watermark, watermarkMovedAt)
         jobs = []
         positions = [:]
         watermark = nil
         timestampsMissing = false
         for job in swept { upsert(job, at: now) }
+        // A sweep that found nothing newer has not moved the watermark: the margin is not fresh
+        // again (else the next delta read would re-read every job updated near the newest one).
+        if let old = previous.0, let new = watermark, new <= old {
+            watermarkMovedAt = previous.1
+        }
         lastSweep = now
         lastRead = now
         invalidated = false
