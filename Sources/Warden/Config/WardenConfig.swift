@@ -149,7 +149,15 @@ public struct DesiredJob: Sendable, Hashable {
     /// The Polaris job request body, passed through unchanged. The loader guarantees a
     /// `streaming` job reading a declared connection into a table, without `replaceRunning`
     /// (the warden sets that itself when it replaces a job).
-    public var spec: JobSpec
+    public var spec: JobSpec {
+        didSet { (table, connectionName) = Self.identity(of: spec) }
+    }
+    /// The target table: the job's identity in Polaris, which allows one streaming job per
+    /// table. Always present in a loaded config (empty only for a hand-built spec without one).
+    /// Kept beside the spec: every cycle asks for it several times per job.
+    public private(set) var table: String
+    /// The connection the job reads. Always present in a loaded config.
+    public private(set) var connectionName: String
     /// Heal order when many jobs need a write at once: higher first (default 0).
     public var priority: Int
     /// The job's own `stall`: nil follows `supervisor.stall`; `.off` is `"stall": false`.
@@ -165,8 +173,13 @@ public struct DesiredJob: Sendable, Hashable {
     public init(name: String, spec: JobSpec, priority: Int = 0, stall: StallChoice? = nil) {
         self.name = name
         self.spec = spec
+        (table, connectionName) = Self.identity(of: spec)
         self.priority = priority
         self.stall = stall
+    }
+
+    private static func identity(of spec: JobSpec) -> (table: String, connection: String) {
+        (spec.targetTable ?? "", spec.connectionName ?? "")
     }
 
     /// The stall detection that applies to this job, nil when off.
@@ -184,11 +197,4 @@ public struct DesiredJob: Sendable, Hashable {
 
     /// `maxParseExceptions` of the spec (Polaris's default when absent).
     public var maxParseExceptions: Int64 { spec.fields["maxParseExceptions"]?.intValue ?? 2_147_483_647 }
-
-    /// The target table: the job's identity in Polaris, which allows one streaming job per
-    /// table. Always present in a loaded config (empty only for a hand-built spec without one).
-    public var table: String { spec.targetTable ?? "" }
-
-    /// The connection the job reads. Always present in a loaded config.
-    public var connectionName: String { spec.connectionName ?? "" }
 }

@@ -19,38 +19,46 @@ public enum JobMatcher {
     public static func match(
         desired: [DesiredJob], polarisJobs: [Job], knownIDs: [String: String]
     ) -> [String: Match] {
-        var byTable: [String: [Job]] = [:]
-        var byID: [String: Job] = [:]
-        for job in polarisJobs where job.type == "streaming" {
-            byID[job.id] = job
-            if let table = job.targetTable { byTable[table, default: []].append(job) }
+        // Each job's table once (a JSON lookup), and positions instead of copies of the jobs.
+        var byTable: [String: [Int]] = [:]
+        var byID: [String: Int] = [:]
+        var tables: [String?] = Array(repeating: nil, count: polarisJobs.count)
+        for (index, job) in polarisJobs.enumerated() where job.type == "streaming" {
+            byID[job.id] = index
+            let table = job.targetTable
+            tables[index] = table
+            if let table { byTable[table, default: []].append(index) }
         }
         var result: [String: Match] = [:]
+        result.reserveCapacity(desired.count)
         for wanted in desired {
-            let onTable = byTable[wanted.table] ?? []
-            let adoptable = newestAlive(onTable)
-            if let id = knownIDs[wanted.name], let ours = byID[id], ours.targetTable == wanted.table {
-                if !ours.executionStatus.isTerminal || adoptable == nil {
-                    result[wanted.name] = Match(job: ours, adopted: false)
+            let adoptable = newestAlive(byTable[wanted.table] ?? [], in: polarisJobs)
+            if let id = knownIDs[wanted.name], let ours = byID[id], tables[ours] == wanted.table {
+                if !polarisJobs[ours].executionStatus.isTerminal || adoptable == nil {
+                    result[wanted.name] = Match(job: polarisJobs[ours], adopted: false)
                 } else {
-                    result[wanted.name] = Match(job: adoptable, adopted: true)
+                    result[wanted.name] = Match(job: adoptable.map { polarisJobs[$0] }, adopted: true)
                 }
             } else {
-                result[wanted.name] = Match(job: adoptable, adopted: adoptable != nil)
+                result[wanted.name] = Match(job: adoptable.map { polarisJobs[$0] }, adopted: adoptable != nil)
             }
         }
         return result
     }
 
+    /// The position of the newest job among `positions` that is not terminal.
+    static func newestAlive(_ positions: [Int], in jobs: [Job]) -> Int? {
+        positions.filter { !jobs[$0].executionStatus.isTerminal }.max { precedes(jobs[$0], jobs[$1]) }
+    }
+
     /// The newest job that is not terminal; ties broken by id so the choice is deterministic.
-    static func newestAlive(_ jobs: [Job]) -> Job? {
-        jobs.filter { !$0.executionStatus.isTerminal }.max { lhs, rhs in
-            switch (lhs.createdTimestamp, rhs.createdTimestamp) {
-            case (let left?, let right?) where left != right: return left < right
-            case (nil, _?): return true
-            case (_?, nil): return false
-            default: return lhs.id < rhs.id
-            }
+    /// Older first: creation time (unknown is oldest), then id, so the choice is deterministic.
+    static func precedes(_ lhs: Job, _ rhs: Job) -> Bool {
+        switch (lhs.createdTimestamp, rhs.createdTimestamp) {
+        case (let left?, let right?) where left != right: return left < right
+        case (nil, _?): return true
+        case (_?, nil): return false
+        default: return lhs.id < rhs.id
         }
     }
 }
