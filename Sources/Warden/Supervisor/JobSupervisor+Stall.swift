@@ -13,13 +13,14 @@ extension JobSupervisor {
     /// Samples this cycle's share of running jobs; returns the jobs to replace for a stall.
     func sampleStalls(jobs: [Job]) async -> Set<String> {
         let date = now()
-        var byID: [String: Job] = [:]
-        for job in jobs { byID[job.id] = job }
+        // Most configs watch no job: then this costs one pass over the config, no index of the
+        // listed jobs (it was a dictionary of every job, built every cycle).
+        lazy var byID: [String: Job] = Dictionary(jobs.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var candidates: [String] = []
         var watched: [String: (DesiredJob, SupervisorSettings.Stall)] = [:]
         for job in config.jobs {
             guard let settings = job.stallSettings(config.supervisor) else {
-                state.jobs[job.name]?.stall = nil
+                if state.jobs[job.name]?.stall != nil { state.jobs[job.name]?.stall = nil }
                 continue
             }
             guard var record = state.jobs[job.name], let id = record.reconciler.jobID, let observed = byID[id]
