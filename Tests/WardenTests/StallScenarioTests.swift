@@ -86,6 +86,47 @@ import Testing
         await harness.stop()
     }
 
+    /// A stall replace that did not become a job (refused, or lost with a warden killed after
+    /// writing its intent) is tried again while the stalled job is still ours; found by the
+    /// chaos soak (seed 37750): the flag "replaced for this stall" was set when the write was
+    /// issued and never taken back, so the job stayed stalled for good.
+    @Test func aStallReplaceThatFailedIsTriedAgain() async throws {
+        let harness = try await Self.runningHarness(Self.settings(action: .replace))
+        let id = try #require(await harness.ourJobID("orders"))
+        try await harness.emulator.stallJob(id: id)
+        // A 503 to a create is an unknown outcome: the warden adopts what is there (the old,
+        // still stalled job) and must replace it then.
+        _ = try await harness.emulator.inject(.status(503, count: 1, method: "POST", pathPrefix: "/jobs"))
+        await harness.cycles(until: { !harness.recorder.events("job-replaced").isEmpty }, limit: 12)
+        #expect(!harness.recorder.events("job-action-failed").isEmpty)
+        #expect(harness.recorder.events("job-replaced").count == 1)
+        #expect(await harness.ourJobID("orders") != id)
+        #expect(await harness.aliveJobs(on: "orders").count == 1)
+        await harness.stop()
+    }
+
+    /// The same after a crash: the restarted warden finds the intent, sees the old job still
+    /// ours and still stalled, and replaces it.
+    @Test func aStallReplaceLostToACrashIsTriedAgainByTheNextWarden() async throws {
+        // The first warden only reports, so the stalled job is still ours when it "dies".
+        let first = try await Self.runningHarness(Self.settings(action: .report))
+        let id = try #require(await first.ourJobID("orders"))
+        try await first.emulator.stallJob(id: id)
+        await first.cycles(until: { !first.recorder.events("job-stalled").isEmpty }, limit: 8)
+        // What a warden killed between its intent and the create leaves on disk.
+        var state = await first.supervisor.state
+        state.jobs["orders"]?.stall?.replacedForStall = true
+        state.jobs["orders"]?.pendingCreate = PendingCreate(
+            table: "orders", startedAt: .distantPast, specFingerprint: "x")
+        let second = try await WardenHarness.make(
+            jobs: first.config.jobs.map(\.name), settings: Self.settings(action: .replace),
+            stateDirectory: first.stateDirectory, emulator: first.emulator, initialState: state)
+        await second.cycles(until: { await second.ourJobID("orders") != id }, limit: 12)
+        #expect(await second.ourJobID("orders") != id, "replaced by the restarted warden")
+        #expect(await second.aliveJobs(on: "orders").count == 1)
+        await second.stop()
+    }
+
     @Test func anIdleJobIsNeverStalledNorSampled() async throws {
         let harness = try await Self.runningHarness()
         let id = try #require(await harness.ourJobID("clicks"))

@@ -78,8 +78,17 @@ extension JobSupervisor {
         }
         var stalled = 0
         for name in candidates {
-            guard let tracker = state.jobs[name]?.stall, tracker.isStalled else { continue }
+            guard var tracker = state.jobs[name]?.stall, tracker.isStalled else { continue }
             stalled += 1
+            // A replace that did not become a job (refused, answered ambiguously, or lost with a
+            // warden killed after its intent): the stalled job is still ours and no create is in
+            // flight, so this stall has not been replaced yet.
+            if tracker.replacedForStall, state.jobs[name]?.pendingCreate == nil,
+                state.jobs[name]?.reconciler.jobID == tracker.jobID
+            {
+                tracker.replacedForStall = false
+                state.jobs[name]?.stall = tracker
+            }
             if watched[name]?.1.action == .replace, !tracker.replacedForStall { replace.insert(name) }
         }
         metrics?.stallSampled(reads: reads.count, stalled: stalled)
