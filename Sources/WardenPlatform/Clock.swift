@@ -21,10 +21,7 @@ public struct WallInstant: InstantProtocol, Hashable, Sendable, Codable {
 
     public init(_ date: Date) { self.init(secondsSince1970: date.timeIntervalSince1970) }
 
-    public var secondsSince1970: Double {
-        let parts = sinceEpoch.components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
-    }
+    public var secondsSince1970: Double { sinceEpoch.inSeconds }
 
     public var date: Date { Date(timeIntervalSince1970: secondsSince1970) }
 
@@ -35,6 +32,14 @@ public struct WallInstant: InstantProtocol, Hashable, Sendable, Codable {
     public func duration(to other: WallInstant) -> Duration { other.sinceEpoch - sinceEpoch }
 
     public static func < (lhs: WallInstant, rhs: WallInstant) -> Bool { lhs.sinceEpoch < rhs.sinceEpoch }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double` (for rates, settings in seconds, Prometheus).
+    public var inSeconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
 }
 
 /// The one clock every part of the warden is given: timers, the rate limiter, token expiry,

@@ -1,3 +1,5 @@
+import WardenPlatform
+
 /// Exponential backoff with a cap and full jitter: the one formula behind the client's retries
 /// (`RetryPolicy`) and the warden's waits between recreates of a crash-looping job
 /// (`CrashLoopBudget`).
@@ -22,7 +24,7 @@ public struct Backoff: Sendable, Hashable {
     }
 
     public init(initial: Duration, cap: Duration, factor: Double = 2) {
-        self.init(initialSeconds: initial.secondsValue, capSeconds: cap.secondsValue, factor: factor)
+        self.init(initialSeconds: initial.inSeconds, capSeconds: cap.inSeconds, factor: factor)
     }
 
     /// `min(cap, initial × factor^(n−1))` in seconds, 0 for n ≤ 0. Negative settings count as
@@ -44,13 +46,5 @@ public struct Backoff: Sendable, Hashable {
         let ceiling = ceiling(attempt: n)
         guard ceiling > 0, ceiling.isFinite else { return 0 }
         return Double.random(in: 0...ceiling, using: &random)
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as a `Double`.
-    var secondsValue: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }

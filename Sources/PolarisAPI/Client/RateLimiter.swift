@@ -29,8 +29,7 @@ public actor RateLimiter {
         let now = clock.now
         let elapsed = last.duration(to: now)
         last = now
-        let elapsedSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        tokens = min(burst, tokens + max(0, elapsedSeconds) * ratePerSecond)
+        tokens = min(burst, tokens + max(0, elapsed.inSeconds) * ratePerSecond)
         tokens -= 1
         if tokens >= 0 { return }
         let wait = Duration.nanoseconds(Int64(((-tokens / ratePerSecond) * 1e9).rounded()))

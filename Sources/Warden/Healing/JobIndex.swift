@@ -1,4 +1,5 @@
 import PolarisAPI
+import WardenPlatform
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -66,7 +67,7 @@ public struct JobIndex: Sendable {
     /// jobs up to `margin` older than it are read again; after that, only the newest instant.
     public func isSettled(_ job: Job, now: Date) -> Bool {
         guard let watermark, let updated = job.lastUpdatedTimestamp else { return false }
-        let margin = Self.seconds(Self.margin)
+        let margin = Self.margin.inSeconds
         let fresh = watermarkMovedAt.map { now.timeIntervalSince($0) <= 2 * margin } ?? true
         return updated.date < watermark.date.addingTimeInterval(fresh ? -margin : 0)
     }
@@ -126,10 +127,6 @@ public struct JobIndex: Sendable {
             positions[job.id] = jobs.count
             jobs.append(job)
         }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 

@@ -243,7 +243,7 @@ public final class WardenMetrics: Sendable {
             return added
         }
         if addedCount > 0 { rateLimitWaitCount.increment(by: Int64(addedCount)) }
-        if addedTime > .zero { rateLimitWaitTime.increment(by: Self.seconds(of: addedTime)) }
+        if addedTime > .zero { rateLimitWaitTime.increment(by: addedTime.inSeconds) }
     }
 
     // MARK: Exposition
@@ -277,11 +277,6 @@ public final class WardenMetrics: Sendable {
 
     static func duration(seconds value: Double) -> Duration {
         .nanoseconds(Int64(value * 1_000_000_000))
-    }
-
-    static func seconds(of duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 
     /// A descriptor for `name`, which must start with `polaris_warden_` and end in `_unit`.
