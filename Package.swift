@@ -29,6 +29,10 @@ let package = Package(
         // The optional Prometheus endpoint (`run --metrics-address`): metric types and the text exposition.
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // `highAvailability`: the leader lease and the fleet's shared state in PostgreSQL.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // TLS to PostgreSQL (`tls`: require / verify-full); already in the graph through the HTTP client.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
@@ -88,6 +92,20 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // `LeaderLease` on PostgreSQL (`highAvailability`): a module of its own so `Warden` stays
+        // free of the database client and another engine can sit beside it.
+        .target(
+            name: "WardenPostgres",
+            dependencies: [
+                "Warden",
+                "WardenPlatform",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // The scripted demo: the real warden against an in-process emulator. A library of its
         // own so `Warden` never depends on the emulator and tests can run the demo's script.
         .target(
@@ -104,6 +122,7 @@ let package = Package(
             name: "polaris-warden",
             dependencies: [
                 "Warden",
+                "WardenPostgres",
                 "PolarisAPI",
                 "Systemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -167,6 +186,13 @@ let package = Package(
             name: "WardenPlatformTests",
             dependencies: [
                 "WardenPlatform", "TestSupport", .product(name: "SystemPackage", package: "swift-system"),
+            ]),
+        // Against a real PostgreSQL (scripts/with-postgres.sh); skipped without one, failed under CI=true.
+        .testTarget(
+            name: "WardenPostgresTests",
+            dependencies: [
+                "WardenPostgres", "Warden", "WardenPlatform", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "WardenTests",

@@ -39,7 +39,10 @@ Invariants (a violation each):
                When the warden still holds a connection at that point (its last test in the
                request log failed), the window grows by the documented retest backoff (the
                next retest is due one doubled gap after the last one) and the heal at the rate
-               limit; after a pause, by the project re-check (every 2 polls) and that heal
+               limit; after a pause, by the project re-check (every 2 polls) and that heal;
+               and by the backlog when the faults stop: a write and a read at the rate limit
+               for each table not yet running + ok (one poll more if one has to be re-tested
+               for lost_connection_to_source first)
   incident-writes  more creates on the affected tables during a pause or a broken connection
                than there are affected tables: the warden must hold them, not recreate in a loop
   false-stall  a job-stalled event (stall detection's, with WARDEN_STALL_SEC) about a job the
@@ -621,7 +624,22 @@ class Soak:
             extra = max(extra, allowance)
             reasons.append(f"{connection} held by the warden (last test failed, next due in "
                            f"{max(0.0, due - POLL * 1.1 - stopped):.1f}s): +{allowance:.1f}s")
-        frozen = {j["id"] for j in self.emulator.state()["jobs"]
+        jobs_now = self.emulator.state()["jobs"]
+        backlog = [t for t in self.tables if not any(
+            j["executionStatus"] == "running" and (j.get("health") or {}).get("status") == "ok"
+            and table_of(j) == t for j in jobs_now)]
+        if backlog:
+            # Each table still to heal costs the warden a write and a read at the rate limit (a
+            # warden restarted late in the fault phase heals them all in its first cycles, and
+            # the next cycle starts a poll after that one ends); a lost-connection warn needs
+            # one cycle more (the connection test, then the replace).
+            probing = any(table_of(j) in backlog and j["executionStatus"] not in TERMINAL
+                          and (j.get("health") or {}).get("code") == "lost_connection_to_source" for j in jobs_now)
+            allowance = 2 * len(backlog) / RATE + (POLL * 1.1 if probing else 0.0)
+            extra = max(extra, allowance)
+            reasons.append(f"{len(backlog)} tables still to heal{' (a connection test first)' if probing else ''}: "
+                           f"+{allowance:.1f}s")
+        frozen = {j["id"] for j in jobs_now
                   if stalled(j) and j["executionStatus"] not in TERMINAL and table_of(j) in self.tables}
         if frozen:
             # from the stop: a resumed or released job starts its clock again at its first sample

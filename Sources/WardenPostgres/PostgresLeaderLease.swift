@@ -1,0 +1,4 @@
+import Warden
+
+/// Placeholder until the PostgreSQL lease lands.
+public enum WardenPostgresPlaceholder {}

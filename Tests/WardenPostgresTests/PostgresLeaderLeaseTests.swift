@@ -1,0 +1,4 @@
+import Testing
+import WardenPostgres
+
+@Test func placeholder() { #expect(Bool(true)) }
