@@ -9,6 +9,7 @@ enum ConfigTestFiles {
     static let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     static let repository = testsDirectory.deletingLastPathComponent().deletingLastPathComponent()
     static let example = repository.appendingPathComponent("config/example.json")
+    static let exampleHA = repository.appendingPathComponent("config/example-ha.json")
     static let schema = repository.appendingPathComponent("config/polaris-warden.schema.json")
     static let badConfigs = testsDirectory.appendingPathComponent("Fixtures/bad-configs")
 }
@@ -527,10 +528,13 @@ struct ConfigSchemaTests {
             try Test.cancel("skipped: \(reason); CI=true makes this a failure")
         }
         let cases = BadConfigCase.all
-        let results = try Self.validate([ConfigTestFiles.example.path] + cases.map(\.path))
+        let examples = [ConfigTestFiles.example.path, ConfigTestFiles.exampleHA.path]
+        let results = try Self.validate(examples + cases.map(\.path))
 
-        let example = results[ConfigTestFiles.example.path] ?? nil
-        #expect(example == [], "the schema rejects config/example.json: \(String(describing: example))")
+        for path in examples {
+            let example = results[path] ?? nil
+            #expect(example == [], "the schema rejects \(path): \(String(describing: example))")
+        }
 
         for testCase in cases {
             let schemaErrors = results[testCase.path] ?? nil

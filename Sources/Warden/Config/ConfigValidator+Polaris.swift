@@ -1,7 +1,9 @@
 import PolarisAPI
 
 extension ConfigValidator {
-    static let topLevelKeys = ["$schema", "polaris", "supervisor", "connections", "jobs", "metrics"]
+    static let topLevelKeys = [
+        "$schema", "polaris", "supervisor", "connections", "jobs", "metrics", "highAvailability",
+    ]
 
     /// The whole document; nil when anything is wrong (the problems say what).
     mutating func validate(_ document: JSONValue) -> WardenConfig? {
@@ -31,10 +33,14 @@ extension ConfigValidator {
         let jobs = required("jobs", in: root, at: "").flatMap { jobList($0, at: "jobs", connections: connections) }
         // Absent: no endpoint. Every nil from a present section comes with a reported problem.
         let metrics = root["metrics"].flatMap { metricsSettings($0, at: "metrics") }
+        let highAvailability = root["highAvailability"].flatMap {
+            highAvailabilitySettings($0, at: "highAvailability", hostName: hostName)
+        }
 
         guard !hasProblems, let polaris, let supervisor, let connections, let jobs else { return nil }
         return WardenConfig(
-            polaris: polaris, supervisor: supervisor, connections: connections, jobs: jobs, metrics: metrics)
+            polaris: polaris, supervisor: supervisor, connections: connections, jobs: jobs, metrics: metrics,
+            highAvailability: highAvailability)
     }
 
     // MARK: polaris
@@ -232,7 +238,7 @@ extension ConfigValidator {
     }
 
     /// Exactly one of `keys` (credential, file, env in that order) with a valid value.
-    private mutating func secretSource(
+    mutating func secretSource(
         _ members: [String: JSONValue], at path: String, keys: [String]
     ) -> SecretSource? {
         let present = keys.filter { members[$0] != nil }

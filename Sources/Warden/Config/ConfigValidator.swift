@@ -1,4 +1,5 @@
 import PolarisAPI
+import WardenPlatform
 
 /// Walks a parsed config, collects every problem, and builds the `WardenConfig` when there are
 /// none. The section rules live in the `ConfigValidator+…` extensions; this file holds the
@@ -12,8 +13,12 @@ struct ConfigValidator {
     /// Paths already reported as an inline secret, so the `pok_` sweep does not report twice.
     private var secretPaths: Set<String> = []
 
-    init(map: JSONSourceMap) {
+    /// `highAvailability.instance`'s default.
+    let hostName: String
+
+    init(map: JSONSourceMap, hostName: String = currentHostName()) {
         self.map = map
+        self.hostName = hostName
     }
 
     // MARK: Problems

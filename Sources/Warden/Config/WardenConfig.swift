@@ -21,19 +21,23 @@ public struct WardenConfig: Sendable, Hashable {
     public var jobs: [DesiredJob]
     /// The optional Prometheus endpoint; nil (the default) serves no metrics.
     public var metrics: MetricsSettings?
+    /// Two or more wardens, one acting (`highAvailability`); nil: a single host.
+    public var highAvailability: HighAvailabilitySettings?
 
     public init(
         polaris: PolarisSettings,
         supervisor: SupervisorSettings = SupervisorSettings(),
         connections: [DesiredConnection] = [],
         jobs: [DesiredJob] = [],
-        metrics: MetricsSettings? = nil
+        metrics: MetricsSettings? = nil,
+        highAvailability: HighAvailabilitySettings? = nil
     ) {
         self.polaris = polaris
         self.supervisor = supervisor
         self.connections = connections
         self.jobs = jobs
         self.metrics = metrics
+        self.highAvailability = highAvailability
     }
 
     /// The declared connection called `name`, managed or not.

@@ -67,12 +67,21 @@ public enum WardenDaemon {
         return state
     }
 
+    /// Makes the leader lease of a `highAvailability` config (the executable passes PostgreSQL's):
+    /// the settings, the resolved database password, the scope (the Polaris project) and how long
+    /// one database operation may take.
+    public typealias LeaderLeaseFactory =
+        @Sendable (
+            _ settings: HighAvailabilitySettings, _ password: Secret, _ scope: String, _ operationTimeout: Duration
+        ) -> any LeaderLease
+
     /// Runs until SIGTERM/SIGINT. Throws `StartupError` for bad config or credentials.
     /// `metricsAddress` (`run --metrics-address`) wins over the config's `metrics.address`; with
-    /// neither, no metrics are collected or served.
+    /// neither, no metrics are collected or served. A config with `highAvailability` needs
+    /// `makeLease`.
     public static func run(
         options: WardenService.Options, metricsAddress: MetricsAddress? = nil,
-        notifier: SystemdNotifier = SystemdNotifier(), logger: Logger
+        notifier: SystemdNotifier = SystemdNotifier(), makeLease: LeaderLeaseFactory? = nil, logger: Logger
     ) async throws {
         let config = try loadConfig(path: options.configPath, logger: logger)
         let clientConfiguration = try clientConfiguration(for: config, environment: options.environment, logger: logger)
@@ -95,9 +104,12 @@ public enum WardenDaemon {
             Int64((config.supervisor.pollIntervalSeconds * 3 + config.polaris.requestTimeoutSeconds * 8) * 1000))
         let watchdog = WatchdogService.fromEnvironment(
             stallTimeout: stall, clock: clock, notifier: notifier, logger: logger)
+        let coordinator = try makeCoordinator(
+            config: config, options: options, makeLease: makeLease, clock: clock, metrics: metrics, logger: logger)
+        await supervisor.setWriteAuthority(coordinator)
         let service = WardenService(
-            supervisor: supervisor, options: options, notifier: notifier, watchdog: watchdog, clock: clock,
-            logger: logger)
+            supervisor: supervisor, options: options, notifier: notifier, watchdog: watchdog,
+            coordinator: coordinator, clock: clock, logger: logger)
         var metricsServer: MetricsServer?
         if let metrics, let metricsAddress {
             if !metricsAddress.isLoopback {
@@ -107,12 +119,38 @@ public enum WardenDaemon {
             metricsServer = MetricsServer(metrics: metrics, address: metricsAddress, logger: logger)
         }
         let group = WardenServiceGroup(
-            service: service, watchdog: watchdog, metricsServer: metricsServer, logger: logger)
+            service: service, watchdog: watchdog, coordinator: coordinator, metricsServer: metricsServer,
+            logger: logger)
         do {
             try await group.run()
         } catch {
             notifier.stopping(status: "failed: \(error)")
             throw error
         }
+    }
+
+    /// The `Coordinator` of a `highAvailability` config (nil on a single host): the password
+    /// resolved like the Polaris key, one database operation bounded by a third of the lease.
+    static func makeCoordinator(
+        config: WardenConfig, options: WardenService.Options, makeLease: LeaderLeaseFactory?,
+        clock: any WallClock, metrics: WardenMetrics?, logger: Logger
+    ) throws -> Coordinator? {
+        guard let settings = config.highAvailability else { return nil }
+        guard let makeLease else {
+            throw StartupError(description: "highAvailability is not supported by this build", exitCode: exConfig)
+        }
+        let password: Secret
+        do {
+            password = try SecretResolver.resolve(settings.postgres.password, environment: options.environment)
+        } catch {
+            logger.log(event: .configRejected, "cannot use highAvailability.postgres.password: \(error)")
+            throw StartupError(description: "highAvailability.postgres.password: \(error)", exitCode: exConfig)
+        }
+        let lease = makeLease(settings, password, config.polaris.projectId, settings.lease / 3)
+        metrics?.leadership(isLeader: false)
+        return Coordinator(
+            lease: lease, instance: settings.instance, leaseDuration: settings.lease,
+            pollInterval: .milliseconds(Int64(config.supervisor.pollIntervalSeconds * 1000)), clock: clock,
+            logger: logger, metrics: metrics)
     }
 }

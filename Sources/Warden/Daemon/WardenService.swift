@@ -44,6 +44,8 @@ public struct WardenService: Service {
 
     public let supervisor: JobSupervisor
     public let options: Options
+    /// With `highAvailability`: the lease; the loop acts only while it holds it.
+    public let coordinator: Coordinator?
     private let notifier: SystemdNotifier
     private let watchdog: WatchdogService?
     private let clock: any WallClock
@@ -53,10 +55,12 @@ public struct WardenService: Service {
     /// - Parameter clock: the daemon's one clock (the supervisor's and the watchdog's).
     public init(
         supervisor: JobSupervisor, options: Options, notifier: SystemdNotifier = SystemdNotifier(),
-        watchdog: WatchdogService?, clock: any WallClock = SystemClock(), logger: Logger
+        watchdog: WatchdogService?, coordinator: Coordinator? = nil, clock: any WallClock = SystemClock(),
+        logger: Logger
     ) {
         self.supervisor = supervisor
         self.options = options
+        self.coordinator = coordinator
         self.notifier = notifier
         self.watchdog = watchdog
         self.clock = clock
@@ -89,29 +93,37 @@ public struct WardenService: Service {
     }
 
     /// The first cycle, `READY=1`, then a cycle every poll interval until graceful shutdown,
-    /// cancellation or `maxCycles`; `STOPPING=1` on the way out.
+    /// cancellation or `maxCycles`; `STOPPING=1` on the way out. With `highAvailability`, READY
+    /// comes once the warden has joined (its first lease answer, or the database's silence), and
+    /// a standby's cycle only reads, every second poll; a role change starts a cycle at once.
     private func loop() async {
         let inbox = RetryInbox(stateDirectory: options.stateDirectory)
         let jobCount = await supervisor.config.jobs.count
         logger.log(event: .started, "polaris-warden started with \(jobCount) jobs")
+        if let coordinator {
+            let wakeup = self.wakeup
+            await coordinator.onRoleChange { wakeup.roleChanged() }
+            await coordinator.waitUntilJoined(deadline: Self.startUpExtension)
+        }
+        var actingTerm: Int?
 
         // A first pass over many jobs on a slow API can outlast TimeoutStartSec: ask systemd for
         // more time while it runs, so start-up is never killed for being thorough.
         await withDiscardingTaskGroup { group in
             group.addTask { await cancelWhenGracefulShutdown { await self.extendStartUpTimeout() } }
-            await cycle(inbox: inbox)
+            await cycle(inbox: inbox, actingTerm: &actingTerm)
             group.cancelAll()
         }
         var cycles = 1
-        notifier.ready(status: await supervisor.statusLine())
+        notifier.ready(status: await statusLine(acting: actingTerm != nil))
 
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             if let maxCycles = options.maxCycles, cycles >= maxCycles { break }
             let poll = await supervisor.config.supervisor.pollIntervalSeconds
-            let reloadRequested = await waitForNextCycle(poll: poll)
+            let reason = await waitForNextCycle(poll: coordinator != nil && actingTerm == nil ? 2 * poll : poll)
             if Task.isShuttingDownGracefully || Task.isCancelled { break }
-            if reloadRequested { await reload() }
-            await cycle(inbox: inbox)
+            if reason == .reload { await reload() }
+            await cycle(inbox: inbox, actingTerm: &actingTerm)
             cycles += 1
         }
         notifier.stopping(status: "stopping; jobs keep running in Polaris")
@@ -132,8 +144,35 @@ public struct WardenService: Service {
     }
 
     /// One cycle. It is not cut short by graceful shutdown: the group cancels it (and with it
-    /// its requests and backoff) only when `shutdownGrace` runs out.
-    private func cycle(inbox: RetryInbox) async {
+    /// its requests and backoff) only when `shutdownGrace` runs out. With `highAvailability` a
+    /// leader cycle runs only while this warden holds the lease, the first of each term after
+    /// taking the fleet's state over; otherwise the cycle only reads (standby).
+    private func cycle(inbox: RetryInbox, actingTerm: inout Int?) async {
+        if let coordinator {
+            let role = await coordinator.role
+            let term = await coordinator.term
+            guard case .leader = role else {
+                actingTerm = nil
+                await supervisor.watch()
+                watchdog?.reportProgress()
+                notifier.status(await statusLine(acting: false))
+                return
+            }
+            if actingTerm != term {
+                do {
+                    // None stored yet: this warden's own state file seeds the fleet's.
+                    let fleet = try await coordinator.loadFleetState()
+                    let own = await supervisor.state
+                    await supervisor.takeOver(state: fleet ?? own)
+                    actingTerm = term
+                } catch {
+                    logger.warning("leader, but cannot read the fleet's state yet: \(error)")
+                    watchdog?.reportProgress()
+                    notifier.status(await statusLine(acting: false))
+                    return
+                }
+            }
+        }
         for name in inbox.take() {
             if await !supervisor.retry(jobNamed: name) {
                 logger.warning("retry requested for unknown job \(name)")
@@ -141,12 +180,27 @@ public struct WardenService: Service {
         }
         await supervisor.runCycle()
         watchdog?.reportProgress()
-        notifier.status(await supervisor.statusLine())
+        notifier.status(await statusLine(acting: true))
     }
 
-    /// Sleeps the poll interval (plus up to `pollJitter` of it) on the clock; returns true early
-    /// when a reload is requested, false on graceful shutdown.
-    private func waitForNextCycle(poll: Double) async -> Bool {
+    /// True on a single host; with `highAvailability`, while this warden leads.
+    private func isActing() async -> Bool {
+        guard let coordinator else { return true }
+        return await coordinator.role.isLeader
+    }
+
+    /// `STATUS=`: the supervisor's line; with `highAvailability`, the role first (a standby
+    /// shows only what it watches).
+    private func statusLine(acting: Bool) async -> String {
+        guard let coordinator else { return await supervisor.statusLine() }
+        let role = await coordinator.summary
+        if acting { return role + "; " + (await supervisor.statusLine()) }
+        return role + "; watching \(await supervisor.listedJobCount) jobs"
+    }
+
+    /// Sleeps the poll interval (plus up to `pollJitter` of it) on the clock; returns early when
+    /// a reload or a role change is requested, or on graceful shutdown.
+    private func waitForNextCycle(poll: Double) async -> CycleWakeup.Reason {
         let jitter = options.pollJitter > 0 ? Double.random(in: 0...(poll * options.pollJitter)) : 0
         let deadline = clock.now.advanced(by: .milliseconds(Int64((poll + jitter) * 1000)))
         let wakeup = self.wakeup
@@ -165,13 +219,14 @@ public struct WardenService: Service {
             logger.log(
                 event: .reloaded, "configuration reloaded: \(config.jobs.count) jobs",
                 metadata: ["WARDEN_CONFIG": "\(options.configPath)"])
-            notifier.ready(status: await supervisor.statusLine())
+            notifier.ready(status: await statusLine(acting: await isActing()))
         } catch {
             logger.log(
                 event: .configRejected, "configuration rejected, previous configuration still in force: \(error)",
                 metadata: ["WARDEN_CONFIG": "\(options.configPath)"])
             notifier.ready(
-                status: "config rejected (see journal); old config in force; " + (await supervisor.statusLine()))
+                status: "config rejected (see journal); old config in force; "
+                    + (await statusLine(acting: await isActing())))
         }
     }
 }

@@ -3,7 +3,7 @@ import ServiceLifecycle
 import Systemd
 
 /// The daemon's services in one swift-service-lifecycle `ServiceGroup`: the watchdog's ticker,
-/// the reconcile loop, the metrics server (when on).
+/// the lease (with `highAvailability`), the reconcile loop, the metrics server (when on).
 ///
 /// Graceful shutdown (SIGTERM/SIGINT, or ``triggerGracefulShutdown()``) reaches them in reverse
 /// order: the metrics server stops, the loop lets its in-flight cycle finish and sends
@@ -19,12 +19,18 @@ public struct WardenServiceGroup: Sendable {
     ///   - trapsSignals: SIGTERM and SIGINT start graceful shutdown (the daemon); false for
     ///     in-process tests, which call ``triggerGracefulShutdown()``.
     public init(
-        service: WardenService, watchdog: WatchdogService?, metricsServer: MetricsServer? = nil,
+        service: WardenService, watchdog: WatchdogService?, coordinator: Coordinator? = nil,
+        metricsServer: MetricsServer? = nil,
         shutdownGrace: Duration? = nil, trapsSignals: Bool = true, logger: Logger
     ) {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let watchdog {
             services.append(.init(service: WatchdogTicker(watchdog: watchdog)))
+        }
+        if let coordinator {
+            // Before the loop, so it stops after it: the loop's last cycle may still write, then
+            // the lease is released for a standby.
+            services.append(.init(service: CoordinatorService(coordinator: coordinator)))
         }
         services.append(.init(service: service))
         if let metricsServer {

@@ -43,6 +43,11 @@ public enum WardenEvent: String, CaseIterable, Sendable {
     case apiUnreachable = "api-unreachable"
     case apiRecovered = "api-recovered"
     case authFailed = "auth-failed"
+    // High availability (`highAvailability`): the leader lease.
+    case leaderAcquired = "leader-acquired"
+    case leaderLost = "leader-lost"
+    case standby
+    case coordinationUnreachable = "coordination-unreachable"
 
     /// The metadata key (and journal field) carrying ``messageID``.
     public static let messageIDKey = "MESSAGE_ID"
@@ -82,6 +87,10 @@ public enum WardenEvent: String, CaseIterable, Sendable {
         case .projectRunning: "67200bfcff6a49d591bd60e146240799"
         case .connectionBroken: "e857bddfa2f14b3fb22cbd4d8d81fb8e"
         case .connectionRestored: "73054c42131744b697bf9fec0e8b8ecc"
+        case .leaderAcquired: "c55fc5b7465d46f59117c7de482beecf"
+        case .leaderLost: "cb1d608b388e47d48d9194cbaf12baa5"
+        case .standby: "7806023746484ebeaaf6edd35637bd76"
+        case .coordinationUnreachable: "8940a6f039ec4046b538d714996b7322"
         }
     }
 
@@ -95,14 +104,15 @@ public enum WardenEvent: String, CaseIterable, Sendable {
             .critical
         case .jobFailed, .jobActionFailed, .sourceUnreachable, .projectNotRunning, .connectionBroken:
             .error
-        case .jobUnhealthy, .apiUnreachable, .jobDrifted, .jobStalled, .configRejected, .jobParseErrors:
+        case .jobUnhealthy, .apiUnreachable, .jobDrifted, .jobStalled, .configRejected, .jobParseErrors,
+            .leaderLost, .coordinationUnreachable:
             .warning
         case .connectionCreated, .connectionUpdated, .jobCreated, .jobAdopted, .jobRecreated,
             .jobResumed,
             .jobReplaced, .jobReset, .jobRetryRequested, .apiRecovered, .projectRunning, .connectionRestored,
-            .jobStallCleared:
+            .jobStallCleared, .leaderAcquired:
             .notice
-        case .started, .configLoaded, .reloaded, .stopping:
+        case .started, .configLoaded, .reloaded, .stopping, .standby:
             .info
         }
     }

@@ -65,12 +65,13 @@ public final class WardenMetrics: Sendable {
         public static let apiDuration = "polaris_warden_api_request_duration_seconds"
         public static let rateLimitWaits = "polaris_warden_rate_limit_waits_total"
         public static let rateLimitWaitSeconds = "polaris_warden_rate_limit_wait_seconds_total"
+        public static let leader = "polaris_warden_leader"
 
         public static let all = [
             cycles, cycleDuration, lastCycle, apiReachable, jobs, polarisJobs, jobsGaveUp, jobsStalled, metricsReads,
             jobListReads,
             healingActions,
-            apiRequests, apiDuration, rateLimitWaits, rateLimitWaitSeconds,
+            apiRequests, apiDuration, rateLimitWaits, rateLimitWaitSeconds, leader,
         ]
     }
 
@@ -96,6 +97,7 @@ public final class WardenMetrics: Sendable {
     private let jobListReads: [String: Counter]
     private let rateLimitWaitCount: Counter
     private let rateLimitWaitTime: Counter
+    private let leader: Gauge
     private let known = Mutex(Known())
     /// The daemon's one clock: the time `polaris_warden_last_cycle_timestamp_seconds` reports.
     private let clock: any WallClock
@@ -159,7 +161,18 @@ public final class WardenMetrics: Sendable {
             descriptor: Self.descriptor(
                 Name.rateLimitWaitSeconds, unit: "total",
                 "Seconds spent waiting for the client-side rate limiter (maxRequestsPerSecond)."))
+        leader = registry.makeGauge(
+            descriptor: Self.descriptor(
+                Name.leader, unit: "",
+                "1 while this warden acts on the jobs (always on a single host; the lease holder with "
+                    + "highAvailability), 0 while it stands by."))
+        leader.set(to: 1)
         for state in Self.jobStates { jobsGauge(state: state).set(to: 0) }
+    }
+
+    /// With `highAvailability`: whether this warden holds the lease (`polaris_warden_leader`).
+    public func leadership(isLeader: Bool) {
+        leader.set(to: isLeader ? 1 : 0)
     }
 
     // MARK: Reports

@@ -39,6 +39,18 @@ extension JobSupervisor {
         guard !writes.isEmpty else { return }
         // The intent is on disk before any create is sent: a crash now ends in adoption.
         if writes.contains(where: { $0.1.action.postsJob }) { persist() }
+        // With wardens sharing the project, the intents are in the fleet's store first, in a
+        // transaction that checks the lease: a warden that lost it cannot record them, so it
+        // sends nothing (its state is reloaded from the store when it leads again).
+        if let authority {
+            do {
+                try await authority.record(state)
+                lastRecorded = state
+            } catch {
+                logger.warning("\(writes.count) writes not sent: \(error)")
+                return
+            }
+        }
         await execute(ordered(writes))
     }
 
@@ -81,19 +93,20 @@ extension JobSupervisor {
         }
         await withTaskGroup(of: (DesiredJob, JobWrite, ActionExecutor.Result).self) { group in
             var iterator = writes.makeIterator()
-            func startNext() -> Bool {
-                guard let (job, write) = iterator.next() else { return false }
+            // A long heal may outlast the lease: each write asks first (self-fencing).
+            func startNext() async -> Bool {
+                guard let (job, write) = iterator.next(), await mayWrite() else { return false }
                 group.addTask {
                     let result = await ActionExecutor.perform(write, for: job, client: client)
                     return (job, write, result)
                 }
                 return true
             }
-            for _ in 0..<limit where !startNext() { break }
+            for _ in 0..<limit where !(await startNext()) { break }
             while let (job, write, result) = await group.next() {
                 apply(result, of: write, for: job)
                 noteWriteFinished()
-                _ = startNext()
+                _ = await startNext()
             }
         }
     }
@@ -164,6 +177,24 @@ extension JobSupervisor {
             }
         }
         state.jobs[job.name] = record
+    }
+
+    /// True on a single host; with `highAvailability`, while this warden holds the lease.
+    func mayWrite() async -> Bool {
+        guard let authority else { return true }
+        return await authority.mayWrite()
+    }
+
+    /// With `highAvailability`: the state in the fleet's store when it changed, fenced by the
+    /// lease (the next leader starts from it). A refusal is logged; the writes already stopped.
+    func recordFleetState() async {
+        guard let authority, lastRecorded.map({ !$0.persistsIdentically(to: state) }) ?? true else { return }
+        do {
+            try await authority.record(state)
+            lastRecorded = state
+        } catch {
+            logger.warning("the fleet state was not recorded: \(error)")
+        }
     }
 
     /// Writes the state file when what it holds changed (or `unchangedRewriteInterval` passed):

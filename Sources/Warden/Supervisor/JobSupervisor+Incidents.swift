@@ -77,6 +77,7 @@ extension JobSupervisor {
     }
 
     private func testConnection(_ name: String, now date: Date, poll: Double) async {
+        guard await mayWrite() else { return }
         let failure: String?
         do {
             try await client.testConnection(named: name)

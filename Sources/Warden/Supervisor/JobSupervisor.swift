@@ -91,6 +91,10 @@ public actor JobSupervisor {
     /// the current `STATUS=` line; set by the daemon.
     var progressHandler: (@Sendable (_ status: String?) -> Void)?
     var lastProgressStatus: WallInstant?
+    /// With `highAvailability`: the lease, asked before every write; nil on a single host.
+    var authority: (any WriteAuthority)?
+    /// The state as last recorded in the fleet's store (`authority`), to skip unchanged records.
+    var lastRecorded: WardenState?
 
     public init(
         config: WardenConfig, client: PolarisClient, store: StateStore?, initialState: WardenState = WardenState(),
@@ -106,6 +110,45 @@ public actor JobSupervisor {
         self.random = random
         self.metrics = metrics
     }
+
+    /// With `highAvailability`: the lease every write asks first (`Coordinator`).
+    public func setWriteAuthority(_ authority: (any WriteAuthority)?) {
+        self.authority = authority
+    }
+
+    /// This warden became the leader: it continues from the fleet's state as the previous
+    /// leader stored it (create intents, crash-loop budgets, gave-up marks, stall state), as a
+    /// restarted warden continues from its state file. What it knew of the jobs' health is
+    /// dropped (it was not acting); its view of the job list, kept warm on standby, stays.
+    public func takeOver(state fleetState: WardenState) {
+        state = fleetState
+        lastRecorded = fleetState
+        lastPersisted = nil
+        lastObserved = [:]
+        lastStatuses = [:]
+        pendingConnectionTests = [:]
+        incidents = Incidents()
+        createRefused = false
+        persist()
+    }
+
+    /// A standby's cycle: reads the job list (delta polling keeps it cheap) so a takeover starts
+    /// from a warm view; decides and writes nothing. False when Polaris could not be listed.
+    @discardableResult
+    public func watch() async -> Bool {
+        do {
+            _ = try await observeJobs()
+            noteAPIReachable()
+            return true
+        } catch {
+            jobIndex.invalidate()
+            noteAPIFailure(error)
+            return false
+        }
+    }
+
+    /// How many streaming jobs the last read saw (a standby's STATUS=).
+    public var listedJobCount: Int { jobIndex.jobs.count }
 
     /// The clock's current date, for the state machine and the state file.
     func now() -> Date { clock.now.date }
@@ -150,6 +193,7 @@ public actor JobSupervisor {
         let decisions = await decide(jobs: jobs, held: held, replaceForStall: stalled)
         await commit(decisions)
         persist()
+        await recordFleetState()
         return true
     }
 
@@ -309,6 +353,7 @@ public actor JobSupervisor {
         let actions = ConnectionPlanner.plan(
             desired: config.connections, existing: existing, prune: config.supervisor.prune)
         for action in actions {
+            guard await mayWrite() else { return }
             let metadata: Logger.Metadata = ["POLARIS_CONNECTION": "\(action.connectionName)"]
             do {
                 switch action {

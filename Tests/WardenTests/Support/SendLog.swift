@@ -6,11 +6,16 @@ import Synchronization
 /// checked on them holds under load.
 final class SendLog: Sendable {
     private let instants = Mutex<[ContinuousClock.Instant]>([])
+    private let methods = Mutex<[String]>([])
 
     func record(_ exchange: PolarisClient.Exchange) {
         let sent = ContinuousClock.now - exchange.duration
         instants.withLock { $0.append(sent) }
+        methods.withLock { $0.append(exchange.method) }
     }
+
+    /// Requests this client sent that were not GETs (writes and connection tests).
+    var writeCount: Int { methods.withLock { $0.filter { $0 != "GET" }.count } }
 
     /// The most requests sent within any window of `seconds`.
     func maximumIn(seconds: Double) -> Int {

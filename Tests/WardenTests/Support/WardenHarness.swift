@@ -25,7 +25,8 @@ struct WardenHarness {
         jobs: [String] = ["wikipedia-kinesis"], settings: SupervisorSettings = .testDefaults,
         extraConnections: [DesiredConnection] = [], stateDirectory: String? = nil, emulator: PolarisEmulator? = nil,
         initialState: WardenState? = nil, metrics: WardenMetrics? = nil, maxRequestsPerSecond: Double = 1000,
-        requestTimeout: Duration = .seconds(15), configure: (inout WardenConfig) -> Void = { _ in }
+        requestTimeout: Duration = .seconds(15), clock sharedClock: ManualClock? = nil,
+        configure: (inout WardenConfig) -> Void = { _ in }
     ) async throws -> WardenHarness {
         let emulator = emulator ?? PolarisEmulator(configuration: EmulatorConfiguration(apiKey: apiKey))
         if emulator.port == nil { _ = try await emulator.start() }
@@ -38,7 +39,7 @@ struct WardenHarness {
             url: emulator.baseURL, projectID: emulator.projectID, jobs: jobs, settings: settings)
         config.connections += extraConnections
         configure(&config)
-        let clock = ManualClock(start: WallInstant(secondsSince1970: 1_800_000_000))
+        let clock = sharedClock ?? ManualClock(start: WallInstant(secondsSince1970: 1_800_000_000))
         let recorder = LogRecorder()
         let sends = SendLog()
         let client = PolarisClient(
