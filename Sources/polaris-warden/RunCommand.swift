@@ -1,5 +1,7 @@
 import ArgumentParser
+import Logging
 import Warden
+import WardenPostgres
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -50,6 +52,12 @@ struct RunCommand: AsyncParsableCommand {
         do {
             try await WardenDaemon.run(
                 options: options, metricsAddress: metricsAddress.flatMap { try? MetricsAddress.parse($0) },
+                makeLease: { settings, password, scope, timeout in
+                    // `highAvailability`: the lease in PostgreSQL (docs/high-availability.md).
+                    PostgresLeaderLease(
+                        settings: settings.postgres, password: password.reveal(), scope: scope,
+                        operationTimeout: timeout, logger: logger)
+                },
                 logger: logger)
         } catch {
             throw fail(error)

@@ -67,6 +67,7 @@ struct StatusCommand: AsyncParsableCommand {
         }
         print(TextTable.render(rows))
         if let progress = store.loadProgress() { print("\n\(progress)") }
+        if let role = store.loadRole() { print("\nrole: \(role)") }
         for (name, record) in state.jobs.sorted(by: { $0.key < $1.key }) {
             guard let check = record.specCheck, check.jobID == record.reconciler.jobID,
                 let differences = check.differences, !differences.isEmpty

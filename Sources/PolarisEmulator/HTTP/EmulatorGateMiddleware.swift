@@ -33,12 +33,13 @@ struct EmulatorGateMiddleware: RouterMiddleware {
         let method = request.method.rawValue
         let route = Self.routeKey(method: method, endpoint: context.endpointPath)
         let query = request.uri.query.flatMap { $0.isEmpty ? nil : $0 }
+        let agent = request.headers[.userAgent]
         let decision = await store.takeFaults(method: method, path: path, projectPath: Self.projectPath(of: path))
         if decision.delay > .zero { try await Task.sleep(for: decision.delay) }
         let response: Response
         switch decision.terminal {
         case .drop:
-            await store.record(method: method, path: path, query: query, status: nil, route: route)
+            await store.record(method: method, path: path, query: query, status: nil, route: route, userAgent: agent)
             // Closing the channel here means the response Hummingbird tries to write for the
             // error below fails, so the client sees the connection close with no response.
             try? await context.channel.close()
@@ -51,7 +52,8 @@ struct EmulatorGateMiddleware: RouterMiddleware {
         case .delay, nil:
             response = try await authenticated(request, context: context, next: next)
         }
-        await store.record(method: method, path: path, query: query, status: Int(response.status.code), route: route)
+        await store.record(
+            method: method, path: path, query: query, status: Int(response.status.code), route: route, userAgent: agent)
         return response
     }
 

@@ -197,9 +197,10 @@ public actor EmulatorStore {
 
     // MARK: Request log
 
-    func record(method: String, path: String, query: String?, status: Int?, route: String) {
-        let entry = RequestRecord(
+    func record(method: String, path: String, query: String?, status: Int?, route: String, userAgent: String? = nil) {
+        var entry = RequestRecord(
             method: method, path: path, query: query, status: status, route: route, timestamp: nextTimestamp())
+        entry.userAgent = userAgent
         requestCounters.add(entry)
         requests.append(entry)
         // Trim in batches so appending stays amortized O(1).

@@ -12,6 +12,9 @@ public struct RequestRecord: Sendable, Hashable, Codable {
     /// `METHOD /template` relative to the project, e.g. `GET /jobs/{jobId}` (see `EmulatorCounters`).
     public var route: String
     public var timestamp: PolarisTimestamp
+    /// The client's `User-Agent` (a warden with `highAvailability` names its instance there,
+    /// so tests count each warden's writes).
+    public var userAgent: String?
 
     public init(
         method: String, path: String, query: String?, status: Int?, route: String, timestamp: PolarisTimestamp
@@ -30,7 +33,7 @@ extension RequestRecord {
         .object([
             "method": .string(method), "path": .string(path), "query": query.map(JSONValue.string) ?? .null,
             "status": status.map { .int(Int64($0)) } ?? .null, "route": .string(route),
-            "timestamp": .string(timestamp.text),
+            "timestamp": .string(timestamp.text), "userAgent": userAgent.map(JSONValue.string) ?? .null,
         ])
     }
 }

@@ -67,6 +67,12 @@ public enum WardenDaemon {
         return state
     }
 
+    /// `User-Agent`: with `highAvailability` it names the instance, so Polaris' audit trail (and
+    /// the tests) tell the wardens of one project apart.
+    public static func userAgent(for config: WardenConfig) -> String {
+        config.highAvailability.map { "polaris-warden (\($0.instance))" } ?? "polaris-warden"
+    }
+
     /// Makes the leader lease of a `highAvailability` config (the executable passes PostgreSQL's):
     /// the settings, the resolved database password, the scope (the Polaris project) and how long
     /// one database operation may take.
@@ -84,7 +90,8 @@ public enum WardenDaemon {
         notifier: SystemdNotifier = SystemdNotifier(), makeLease: LeaderLeaseFactory? = nil, logger: Logger
     ) async throws {
         let config = try loadConfig(path: options.configPath, logger: logger)
-        let clientConfiguration = try clientConfiguration(for: config, environment: options.environment, logger: logger)
+        var clientConfiguration = try clientConfiguration(for: config, environment: options.environment, logger: logger)
+        clientConfiguration.userAgent = userAgent(for: config)
         // The one clock: every timer, the rate limiter, token expiry, the watchdog and every date.
         let clock = SystemClock()
         let metricsAddress = metricsAddress ?? config.metrics?.address

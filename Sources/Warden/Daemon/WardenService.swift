@@ -151,6 +151,7 @@ public struct WardenService: Service {
         if let coordinator {
             let role = await coordinator.role
             let term = await coordinator.term
+            await supervisor.noteRole(await coordinator.summary)
             guard case .leader = role else {
                 actingTerm = nil
                 await supervisor.watch()
@@ -213,8 +214,9 @@ public struct WardenService: Service {
         notifier.reloading(monotonicMicroseconds: SystemdNotifier.monotonicMicroseconds())
         do {
             let config = try ConfigLoader.load(path: options.configPath)
-            let clientConfiguration = try SecretResolver.clientConfiguration(
+            var clientConfiguration = try SecretResolver.clientConfiguration(
                 for: config.polaris, environment: options.environment)
+            clientConfiguration.userAgent = WardenDaemon.userAgent(for: config)
             await supervisor.apply(config: config, clientConfiguration: clientConfiguration)
             logger.log(
                 event: .reloaded, "configuration reloaded: \(config.jobs.count) jobs",

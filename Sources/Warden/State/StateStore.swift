@@ -73,25 +73,40 @@ public struct StateStore: Sendable {
     /// `progress` beside the state file: one line (`healing 312/800 (10/s, ~49 s left)`) while a
     /// long heal runs, for `polaris-warden status`; nil removes it. Best effort, never fsynced:
     /// it is a view, not state.
-    public var progressPath: String {
-        (path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : ".") + "/progress"
+    public var progressPath: String { sibling("progress") }
+
+    /// `role` beside the state file, with `highAvailability`: `leader (epoch 7)` or
+    /// `standby (leader warden-a, epoch 7)`, for `polaris-warden status`. Best effort, like `progress`.
+    public var rolePath: String { sibling("role") }
+
+    private func sibling(_ name: String) -> String {
+        (path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : ".") + "/" + name
     }
 
-    public func saveProgress(_ line: String?) {
+    public func saveProgress(_ line: String?) { saveLine(line, to: progressPath) }
+
+    public func saveRole(_ line: String) { saveLine(line, to: rolePath) }
+
+    /// The progress line, when a heal is running (the file is younger than `maximumAge` seconds).
+    public func loadProgress(maximumAge: Double = 300) -> String? { loadLine(progressPath, maximumAge: maximumAge) }
+
+    /// The role line, when the warden wrote it within `maximumAge` seconds (it does every cycle).
+    public func loadRole(maximumAge: Double = 3600) -> String? { loadLine(rolePath, maximumAge: maximumAge) }
+
+    private func saveLine(_ line: String?, to path: String) {
         guard let line else {
-            try? LocalFile.remove(progressPath)
+            try? LocalFile.remove(path)
             return
         }
         try? LocalFile.replaceAtomically(
-            progressPath, with: Array((line + "\n").utf8), permissions: [.ownerReadWrite, .groupRead, .otherRead],
+            path, with: Array((line + "\n").utf8), permissions: [.ownerReadWrite, .groupRead, .otherRead],
             durable: false)
     }
 
-    /// The progress line, when a heal is running (the file is younger than `maximumAge` seconds).
-    public func loadProgress(maximumAge: Double = 300) -> String? {
-        guard let modified = try? LocalFile.modificationTime(progressPath),
+    private func loadLine(_ path: String, maximumAge: Double) -> String? {
+        guard let modified = try? LocalFile.modificationTime(path),
             clock.now.secondsSince1970 - modified < maximumAge,
-            let bytes = try? LocalFile.read(progressPath, limit: 64 * 1024)
+            let bytes = try? LocalFile.read(path, limit: 64 * 1024)
         else { return nil }
         let line = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first.map(String.init)
         return line?.isEmpty == false ? line : nil

@@ -147,6 +147,9 @@ public actor JobSupervisor {
         }
     }
 
+    /// With `highAvailability`: the role line beside the state file, for `polaris-warden status`.
+    public func noteRole(_ line: String) { store?.saveRole(line) }
+
     /// How many streaming jobs the last read saw (a standby's STATUS=).
     public var listedJobCount: Int { jobIndex.jobs.count }
 
