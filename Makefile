@@ -9,7 +9,8 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 # procps: /bin/kill, which `systemd-analyze verify` looks for (the unit's ExecReload=).
 DEB_PACKAGES := libsystemd-dev pkg-config systemd util-linux procps
 # The tests' Python: Debian's interpreter and modules; the venv adds only what Debian lacks.
-TEST_DEB_PACKAGES := python3 python3-venv python3-jsonschema
+# postgresql-15: the HA tests' private server (scripts/with-postgres.sh).
+TEST_DEB_PACKAGES := python3 python3-venv python3-jsonschema postgresql-15
 # The interpreter the venv is made from: Debian's, whatever else is first on PATH.
 SYSTEM_PYTHON ?= /usr/bin/python3
 VENV ?= $(CURDIR)/.build/venv
@@ -91,7 +92,7 @@ unit-test python-test: export PATH := $(VENV)/bin:$(PATH)
 
 unit-test: test-deps
 	$(SWIFT) build --build-tests
-	scripts/with-test-journald.sh $(SWIFT) test --skip-build
+	scripts/with-test-journald.sh scripts/with-postgres.sh $(SWIFT) test --skip-build
 
 ## Only the tests that use Python (config schema, OpenAPI conformance): the stock-Debian check.
 python-test: test-deps

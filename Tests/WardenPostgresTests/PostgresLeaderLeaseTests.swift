@@ -1,4 +1,384 @@
 import Testing
-import WardenPostgres
+import Warden
 
-@Test func placeholder() { #expect(Bool(true)) }
+@testable import WardenPostgres
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Skipping the server tests without a server is fine on a laptop; under CI it would hide them.
+@Test func postgresServerIsThereUnderCI() {
+    guard TestServer.environment["CI"] == "true" else { return }
+    #expect(
+        TestServer.isAvailable,
+        "CI=true but \(TestServer.variables.joined(separator: ", ")) are not all set: run the tests through scripts/with-postgres.sh"
+    )
+}
+
+/// Leadership and fencing against a real PostgreSQL: the lease's rules are the database's
+/// statements on its own clock, so only a real server can check them. Lease durations of a few
+/// hundred milliseconds and sleeps past them: the database's real clock decides.
+@Suite(
+    .enabled(
+        if: TestServer.isAvailable,
+        "needs a PostgreSQL server: run through scripts/with-postgres.sh (make test does)"))
+struct PostgresLeaderLeaseTests {
+    // MARK: Acquiring and renewing
+
+    @Test func firstAcquireGetsEpochOneAndTheHolder() async throws {
+        try await withLease { lease in
+            let standing = try await lease.acquireOrRenew(instance: "a", duration: .seconds(10))
+            #expect(standing.holder == "a")
+            #expect(standing.epoch == 1)
+            #expect(standing.remaining > .seconds(9) && standing.remaining <= .seconds(10))
+        }
+    }
+
+    @Test func secondInstanceIsRefusedWhileTheLeaseRuns() async throws {
+        try await withLeases(2) { leases in
+            _ = try await leases[0].acquireOrRenew(instance: "a", duration: .seconds(10))
+            let answer = try await leases[1].acquireOrRenew(instance: "b", duration: .seconds(10))
+            #expect(answer.holder == "a")
+            #expect(answer.epoch == 1)
+            #expect(answer.remaining > .zero)
+        }
+    }
+
+    @Test func renewByTheHolderKeepsTheEpochAndExtends() async throws {
+        try await withLeases(2) { leases in
+            let first = try await leases[0].acquireOrRenew(instance: "a", duration: .milliseconds(400))
+            try await Task.sleep(for: .milliseconds(200))
+            let renewed = try await leases[0].acquireOrRenew(instance: "a", duration: .seconds(10))
+            #expect(renewed.holder == "a")
+            #expect(renewed.epoch == first.epoch)
+            #expect(renewed.remaining > .seconds(9))
+            // Past the first lease's end: still a's, because it was extended.
+            try await Task.sleep(for: .milliseconds(400))
+            let other = try await leases[1].acquireOrRenew(instance: "b", duration: .seconds(10))
+            #expect(other.holder == "a")
+            #expect(other.epoch == first.epoch)
+        }
+    }
+
+    @Test func expiredLeaseIsTakenByAnotherWithTheNextEpoch() async throws {
+        try await withLeases(2) { leases in
+            let first = try await leases[0].acquireOrRenew(instance: "a", duration: .milliseconds(300))
+            try await Task.sleep(for: .milliseconds(500))
+            let taken = try await leases[1].acquireOrRenew(instance: "b", duration: .seconds(10))
+            #expect(taken.holder == "b")
+            #expect(taken.epoch == first.epoch + 1)
+            #expect(taken.remaining > .seconds(9))
+        }
+    }
+
+    @Test func oldHolderCannotTakeItBackAfterATakeOver() async throws {
+        try await withLeases(2) { leases in
+            _ = try await leases[0].acquireOrRenew(instance: "a", duration: .milliseconds(300))
+            try await Task.sleep(for: .milliseconds(500))
+            let taken = try await leases[1].acquireOrRenew(instance: "b", duration: .seconds(10))
+            let late = try await leases[0].acquireOrRenew(instance: "a", duration: .seconds(10))
+            #expect(late.holder == "b")
+            #expect(late.epoch == taken.epoch)
+        }
+    }
+
+    @Test func holderRetakingItsOwnExpiredLeaseGetsTheNextEpoch() async throws {
+        try await withLease { lease in
+            let first = try await lease.acquireOrRenew(instance: "a", duration: .milliseconds(300))
+            try await Task.sleep(for: .milliseconds(500))
+            let again = try await lease.acquireOrRenew(instance: "a", duration: .seconds(10))
+            #expect(again.holder == "a")
+            #expect(again.epoch == first.epoch + 1)
+        }
+    }
+
+    @Test func concurrentFirstAcquiresElectExactlyOne() async throws {
+        try await withLeases(2) { leases in
+            async let a = leases[0].acquireOrRenew(instance: "a", duration: .seconds(10))
+            async let b = leases[1].acquireOrRenew(instance: "b", duration: .seconds(10))
+            let (answerA, answerB) = try await (a, b)
+            #expect(answerA.holder == answerB.holder)
+            #expect(answerA.epoch == 1 && answerB.epoch == 1)
+            #expect(["a", "b"].contains(answerA.holder))
+        }
+    }
+
+    // MARK: Fleet state and fencing
+
+    @Test func loadFleetStateIsNilBeforeAnyStore() async throws {
+        try await withLease { lease in
+            let document = try await lease.loadFleetState()
+            #expect(document == nil)
+        }
+    }
+
+    @Test func holderStoresAndLoadsTheFleetState() async throws {
+        try await withLeases(2) { leases in
+            let standing = try await leases[0].acquireOrRenew(instance: "a", duration: .seconds(10))
+            let document = Array("{\"intents\":[1,2,3]}".utf8) + [0, 255, 10]
+            try await leases[0].storeFleetState(document, instance: "a", epoch: standing.epoch)
+            #expect(try await leases[1].loadFleetState() == document)
+            let newer = Array("{\"intents\":[]}".utf8)
+            try await leases[0].storeFleetState(newer, instance: "a", epoch: standing.epoch)
+            #expect(try await leases[1].loadFleetState() == newer)
+        }
+    }
+
+    @Test func storeWithAStaleEpochIsFenced() async throws {
+        try await withLeases(2) { leases in
+            let old = try await leases[0].acquireOrRenew(instance: "a", duration: .milliseconds(300))
+            try await leases[0].storeFleetState([1], instance: "a", epoch: old.epoch)
+            try await Task.sleep(for: .milliseconds(500))
+            // a takes it again (expired: a new epoch), then writes with the old epoch.
+            let new = try await leases[0].acquireOrRenew(instance: "a", duration: .seconds(10))
+            #expect(new.epoch == old.epoch + 1)
+            await expectFenced { try await leases[0].storeFleetState([2], instance: "a", epoch: old.epoch) }
+            #expect(try await leases[1].loadFleetState() == [1])
+        }
+    }
+
+    @Test func storeByANonHolderIsFenced() async throws {
+        try await withLeases(2) { leases in
+            let standing = try await leases[0].acquireOrRenew(instance: "a", duration: .seconds(10))
+            try await leases[0].storeFleetState([1], instance: "a", epoch: standing.epoch)
+            await expectFenced { try await leases[1].storeFleetState([2], instance: "b", epoch: standing.epoch) }
+            #expect(try await leases[1].loadFleetState() == [1])
+        }
+    }
+
+    @Test func storeOnAnExpiredLeaseIsFenced() async throws {
+        try await withLease { lease in
+            let standing = try await lease.acquireOrRenew(instance: "a", duration: .milliseconds(300))
+            try await lease.storeFleetState([1], instance: "a", epoch: standing.epoch)
+            try await Task.sleep(for: .milliseconds(500))
+            await expectFenced { try await lease.storeFleetState([2], instance: "a", epoch: standing.epoch) }
+            #expect(try await lease.loadFleetState() == [1])
+        }
+    }
+
+    @Test func storeOnAScopeWithoutALeaseIsFenced() async throws {
+        try await withLease { lease in
+            await expectFenced { try await lease.storeFleetState([2], instance: "a", epoch: 1) }
+            let document = try await lease.loadFleetState()
+            #expect(document == nil)
+        }
+    }
+
+    // MARK: Release
+
+    @Test func releaseLetsAnotherTakeItAtOnce() async throws {
+        try await withLeases(2) { leases in
+            let standing = try await leases[0].acquireOrRenew(instance: "a", duration: .seconds(30))
+            try await leases[0].release(instance: "a", epoch: standing.epoch)
+            let taken = try await leases[1].acquireOrRenew(instance: "b", duration: .seconds(10))
+            #expect(taken.holder == "b")
+            #expect(taken.epoch == standing.epoch + 1)
+            await expectFenced { try await leases[0].storeFleetState([1], instance: "a", epoch: standing.epoch) }
+        }
+    }
+
+    @Test func releaseByAnotherOrAStaleEpochChangesNothing() async throws {
+        try await withLeases(2) { leases in
+            let standing = try await leases[0].acquireOrRenew(instance: "a", duration: .seconds(30))
+            try await leases[1].release(instance: "b", epoch: standing.epoch)
+            try await leases[0].release(instance: "a", epoch: standing.epoch + 1)
+            let answer = try await leases[1].acquireOrRenew(instance: "b", duration: .seconds(10))
+            #expect(answer.holder == "a")
+            #expect(answer.epoch == standing.epoch)
+            #expect(answer.remaining > .seconds(25))
+        }
+    }
+
+    // MARK: Schema
+
+    @Test func prepareTwiceAndConcurrentlyRecordsTheSchemaVersion() async throws {
+        try await withServer {
+            let scope = TestServer.randomScope()
+            let first = TestServer.makeLease(scope: scope)
+            let second = TestServer.makeLease(scope: scope)
+            async let one: Void = first.prepare()
+            async let two: Void = second.prepare()
+            _ = try await (one, two)
+            try await first.prepare()
+            try await second.prepare()
+            let standing = try await first.acquireOrRenew(instance: "a", duration: .seconds(5))
+            #expect(standing.epoch == 1)
+            await first.shutdown()
+            await second.shutdown()
+            let version = try TestServer.control("psql", "-tAc", "SELECT version FROM warden_schema")
+            #expect(version.split(whereSeparator: \.isWhitespace) == ["\(LeaseSchema.currentVersion)"])
+        }
+    }
+
+    // MARK: Refusals that retrying will not change
+
+    @Test func wrongPasswordIsMisconfiguredAndTheErrorHidesIt() async throws {
+        try await withServer {
+            let wrong = "wrong-\(TestServer.randomScope())"
+            let lease = TestServer.makeLease(password: wrong)
+            defer { Task { await lease.shutdown() } }
+            do {
+                _ = try await lease.acquireOrRenew(instance: "a", duration: .seconds(5))
+                Issue.record("a wrong password must be refused")
+            } catch let error as CoordinationError {
+                guard case .misconfigured = error else {
+                    Issue.record("expected .misconfigured, got \(error)")
+                    return
+                }
+                for text in [error.description, String(reflecting: error)] {
+                    #expect(!text.contains(wrong))
+                    #expect(!text.contains(TestServer.password))
+                }
+                #expect(error.description.contains("28P01"))
+            }
+        }
+    }
+
+    @Test func missingDatabaseIsMisconfigured() async throws {
+        try await withServer {
+            var settings = TestServer.settings
+            settings.database = "no_such_database_\(Int.random(in: 0..<1_000_000))"
+            let lease = TestServer.makeLease(settings: settings)
+            defer { Task { await lease.shutdown() } }
+            do {
+                try await lease.prepare()
+                Issue.record("a missing database must be refused")
+            } catch let error as CoordinationError {
+                guard case .misconfigured = error else {
+                    Issue.record("expected .misconfigured, got \(error)")
+                    return
+                }
+                #expect(!error.description.contains(TestServer.password))
+            }
+        }
+    }
+}
+
+/// The server taken down, frozen or altered: each test holds it alone (`ServerAccess`), so the
+/// shared tests never see the outage.
+@Suite(
+    .serialized,
+    .enabled(
+        if: TestServer.isAvailable,
+        "needs a PostgreSQL server: run through scripts/with-postgres.sh (make test does)"))
+struct PostgresOutageTests {
+    @Test func nextCallAfterARestartSucceeds() async throws {
+        try await withLease(exclusive: true) { lease in
+            let before = try await lease.acquireOrRenew(instance: "a", duration: .seconds(30))
+            try await lease.storeFleetState([7], instance: "a", epoch: before.epoch)
+            try TestServer.control("restart")
+            let after = try await lease.acquireOrRenew(instance: "a", duration: .seconds(30))
+            #expect(after.holder == "a")
+            #expect(after.epoch == before.epoch)
+            #expect(try await lease.loadFleetState() == [7])
+        }
+    }
+
+    @Test func stoppedServerIsUnreachableUntilItStartsAgain() async throws {
+        try await withLease(exclusive: true, timeout: .seconds(2)) { lease in
+            let before = try await lease.acquireOrRenew(instance: "a", duration: .seconds(30))
+            try TestServer.control("stop")
+            defer { TestServer.controlQuietly("start") }
+            let elapsed = await expectUnreachable("stopped server") {
+                _ = try await lease.acquireOrRenew(instance: "a", duration: .seconds(30))
+            }
+            #expect(elapsed < .seconds(2))
+            try TestServer.control("start")
+            let after = try await lease.acquireOrRenew(instance: "a", duration: .seconds(30))
+            #expect(after.epoch == before.epoch)
+        }
+    }
+
+    /// Connections stay open and nothing comes back (the server's processes stopped): the
+    /// call on the open connection and the next one's connection attempt both end by the
+    /// deadline, and once the server answers again the lease works on a new connection.
+    @Test func silentServerTimesOutThenRecovers() async throws {
+        try await withLease(exclusive: true, timeout: .milliseconds(600)) { lease in
+            let before = try await lease.acquireOrRenew(instance: "a", duration: .seconds(30))
+            try TestServer.control("freeze")
+            defer { TestServer.controlQuietly("thaw") }
+            for attempt in ["on the open connection", "on a new connection"] {
+                let elapsed = await expectUnreachable(attempt) {
+                    _ = try await lease.acquireOrRenew(instance: "a", duration: .seconds(30))
+                }
+                #expect(
+                    elapsed >= Duration.milliseconds(500) && elapsed < Duration.seconds(2), "\(attempt): \(elapsed)")
+            }
+            try TestServer.control("thaw")
+            let after = try await lease.acquireOrRenew(instance: "a", duration: .seconds(30))
+            #expect(after.holder == "a")
+            #expect(after.epoch == before.epoch)
+        }
+    }
+
+    @Test func newerSchemaIsMisconfigured() async throws {
+        try await withLease(exclusive: true) { lease in
+            let known = LeaseSchema.currentVersion
+            try TestServer.control("psql", "-c", "UPDATE warden_schema SET version = \(known + 1)")
+            defer { TestServer.controlQuietly("psql", "-c", "UPDATE warden_schema SET version = \(known)") }
+            do {
+                try await lease.prepare()
+                Issue.record("a schema newer than this build must be refused")
+            } catch let error as CoordinationError {
+                guard case .misconfigured(let detail) = error else {
+                    Issue.record("expected .misconfigured, got \(error)")
+                    return
+                }
+                #expect(detail.contains("version \(known + 1)"))
+            }
+        }
+    }
+}
+
+/// Servers that are not there or never answer: no PostgreSQL needed.
+struct PostgresUnreachableTests {
+    @Test func closedPortIsUnreachable() async throws {
+        let socket = try LoopbackSocket(listening: false)
+        let port = socket.port
+        socket.close()
+        var settings = TestServer.settings
+        settings.host = "127.0.0.1"
+        settings.port = port
+        let lease = TestServer.makeLease(settings: settings, password: "unused", timeout: .seconds(2))
+        let elapsed = await expectUnreachable("closed port") {
+            _ = try await lease.acquireOrRenew(instance: "a", duration: .seconds(5))
+        }
+        #expect(elapsed < .seconds(2))
+        await lease.shutdown()
+    }
+
+    /// A listener that accepts at the TCP level and never says a word: the connection attempt
+    /// must end by the deadline, every time.
+    @Test func serverThatNeverAnswersIsUnreachableByTheDeadline() async throws {
+        let socket = try LoopbackSocket(listening: true)
+        defer { socket.close() }
+        var settings = TestServer.settings
+        settings.host = "127.0.0.1"
+        settings.port = socket.port
+        let lease = TestServer.makeLease(settings: settings, password: "unused", timeout: .milliseconds(500))
+        for operation in ["prepare", "acquireOrRenew", "storeFleetState"] {
+            let elapsed = await expectUnreachable(operation) {
+                switch operation {
+                case "prepare": try await lease.prepare()
+                case "acquireOrRenew": _ = try await lease.acquireOrRenew(instance: "a", duration: .seconds(5))
+                default: try await lease.storeFleetState([1], instance: "a", epoch: 1)
+                }
+            }
+            #expect(elapsed >= Duration.milliseconds(450) && elapsed < Duration.seconds(2), "\(operation): \(elapsed)")
+        }
+        await lease.shutdown()
+    }
+}
+
+/// Asserts that `body` throws `.fenced`.
+func expectFenced(sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async {
+    do {
+        try await body()
+        Issue.record("expected .fenced, the store succeeded", sourceLocation: sourceLocation)
+    } catch {
+        #expect(error as? CoordinationError == .fenced, sourceLocation: sourceLocation)
+    }
+}
