@@ -3,15 +3,16 @@
 # `highAvailability` tests (Tests/WardenPostgresTests) and anything else that needs one.
 #
 # The server lives in a fresh temp directory (data, unix socket, log), listens on 127.0.0.1 on a
-# free port only, and runs with fsync off: it is thrown away afterwards. As root, initdb, pg_ctl
-# and postgres run as the `postgres` user (runuser); otherwise as the current user. It never
-# touches a cluster Debian's package may have created (its own data directory, port and socket
-# directory). A role `warden` with a random password owns a database `warden`; TCP logins need
+# free port only, offers TLS with a self-signed certificate, and runs with fsync off: it is
+# thrown away afterwards. As root, initdb, pg_ctl and postgres run as the `postgres` user
+# (runuser); otherwise as the current user. It never touches a cluster Debian's package may
+# have created (its own data directory, port and socket directory). A role `warden` with a random password owns a database `warden`; TCP logins need
 # that password (scram-sha-256).
 #
 # CMD sees:
 #   WARDEN_TEST_POSTGRES_HOST / _PORT / _DATABASE / _USER / _PASSWORD   where to connect
 #   WARDEN_TEST_POSTGRES_DATADIR                                         the data directory
+#   WARDEN_TEST_POSTGRES_TLS=on    TLS offered, with a self-signed certificate (localhost, 127.0.0.1)
 #   WARDEN_TEST_POSTGRES_CTL       a script: `$WARDEN_TEST_POSTGRES_CTL stop|start|restart|status`,
 #                                  `freeze|thaw` (a silent server), `psql ARGS...` (superuser)
 # CMD's exit code is propagated; the server is stopped and the temp directory removed on every
@@ -110,6 +111,18 @@ local all all trust
 host all all 127.0.0.1/32 scram-sha-256
 EOF
 
+# TLS on (clients may still connect without): a throw-away self-signed certificate for
+# localhost / 127.0.0.1, so the tests can connect with `tls: require` and see `verify-full`
+# refuse it. openssl comes with postgresql-15 (through ssl-cert).
+"${AS_SERVER[@]}" openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$DIR/data/server.key" -out "$DIR/data/server.crt" >"$DIR/openssl.log" 2>&1 || {
+    echo "with-postgres: openssl could not make the server's certificate:" >&2
+    cat "$DIR/openssl.log" >&2
+    exit 1
+}
+"${AS_SERVER[@]}" chmod 0600 "$DIR/data/server.key"
+
 PORT=""
 for attempt in 1 2 3; do
     PORT=$(free_port)
@@ -119,6 +132,7 @@ port = $PORT
 unix_socket_directories = '$DIR/socket'
 unix_socket_permissions = 0700
 password_encryption = 'scram-sha-256'
+ssl = on
 fsync = off
 synchronous_commit = off
 full_page_writes = off
@@ -209,6 +223,7 @@ WARDEN_TEST_POSTGRES_HOST=127.0.0.1 \
     WARDEN_TEST_POSTGRES_USER=warden \
     WARDEN_TEST_POSTGRES_PASSWORD="$PASSWORD" \
     WARDEN_TEST_POSTGRES_DATADIR="$DIR/data" \
+    WARDEN_TEST_POSTGRES_TLS=on \
     WARDEN_TEST_POSTGRES_CTL="$CTL" \
     "$@" <&0 &
 CHILD=$!

@@ -7,8 +7,11 @@ struct DeadlineExpired: Error {}
 /// `timeout` has passed, whichever comes first. The caller never waits for the loser: a query on
 /// a connection whose peer went silent (a severed TCP proxy) does not end when its task is
 /// cancelled, and even closing a TLS connection can wait for the peer's close_notify. So on
-/// expiry (or when the caller is cancelled) `work` is cancelled, `onExpiry` runs (it closes the
-/// connection `work` talks over, which makes `work` fail soon) and `work` is left to end alone.
+/// expiry `work` is cancelled, `onExpiry` runs (it closes the connection `work` talks over,
+/// which makes `work` fail soon) and `work` is left to end alone.
+///
+/// The caller's cancellation does not cut the call short: it ends by `timeout` anyway, and a
+/// clean stop's `release` typically runs in a task that is already cancelled.
 func withDeadline<Value: Sendable>(
     _ timeout: Duration,
     onExpiry: @escaping @Sendable () async -> Void,
@@ -30,15 +33,8 @@ func withDeadline<Value: Sendable>(
         }
     }
     defer { timer.cancel() }
-    return try await withTaskCancellationHandler {
-        try await withCheckedThrowingContinuation { continuation in
-            first.deliver(to: continuation)
-        }
-    } onCancel: {
-        if first.answer(.failure(CancellationError())) {
-            worker.cancel()
-            Task { await onExpiry() }
-        }
+    return try await withCheckedThrowingContinuation { continuation in
+        first.deliver(to: continuation)
     }
 }
 

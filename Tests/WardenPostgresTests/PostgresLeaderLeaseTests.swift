@@ -1,3 +1,5 @@
+import Logging
+import Synchronization
 import Testing
 import Warden
 
@@ -180,6 +182,22 @@ struct PostgresLeaderLeaseTests {
         }
     }
 
+    /// A clean stop releases from a task that is already cancelled (the daemon's shutdown).
+    @Test func releaseFromACancelledTaskStillReleases() async throws {
+        try await withLeases(2) { leases in
+            let standing = try await leases[0].acquireOrRenew(instance: "a", duration: .seconds(30))
+            let stopping = Task {
+                try? await Task.sleep(for: .seconds(60))
+                #expect(Task.isCancelled)
+                try await leases[0].release(instance: "a", epoch: standing.epoch)
+            }
+            stopping.cancel()
+            try await stopping.value
+            let taken = try await leases[1].acquireOrRenew(instance: "b", duration: .seconds(10))
+            #expect(taken.holder == "b")
+        }
+    }
+
     @Test func releaseByAnotherOrAStaleEpochChangesNothing() async throws {
         try await withLeases(2) { leases in
             let standing = try await leases[0].acquireOrRenew(instance: "a", duration: .seconds(30))
@@ -237,6 +255,36 @@ struct PostgresLeaderLeaseTests {
         }
     }
 
+    /// Everything the lease and PostgresNIO log (down to debug, the driver's floor) while it
+    /// connects, fails to authenticate and stores a document: the password is never in it.
+    @Test func passwordNeverReachesTheLogs() async throws {
+        try await withServer {
+            let captured = CapturedLogs()
+            var logger = Logger(label: "capture", factory: { _ in CapturingLogHandler(logs: captured) })
+            logger.logLevel = .trace
+            let scope = TestServer.randomScope()
+            let lease = PostgresLeaderLease(
+                settings: TestServer.settings, password: TestServer.password, scope: scope,
+                operationTimeout: .seconds(5), logger: logger)
+            try await lease.prepare()
+            let standing = try await lease.acquireOrRenew(instance: "a", duration: .seconds(5))
+            try await lease.storeFleetState([1, 2, 3], instance: "a", epoch: standing.epoch)
+            await lease.shutdown()
+            let wrong = "wrong-\(TestServer.randomScope())"
+            let refused = PostgresLeaderLease(
+                settings: TestServer.settings, password: wrong, scope: scope, operationTimeout: .seconds(5),
+                logger: logger)
+            _ = try? await refused.acquireOrRenew(instance: "b", duration: .seconds(5))
+            await refused.shutdown()
+            let lines = captured.lines
+            #expect(!lines.isEmpty, "nothing was logged: the test would prove nothing")
+            for line in lines {
+                #expect(!line.contains(TestServer.password))
+                #expect(!line.contains(wrong))
+            }
+        }
+    }
+
     @Test func missingDatabaseIsMisconfigured() async throws {
         try await withServer {
             var settings = TestServer.settings
@@ -252,6 +300,52 @@ struct PostgresLeaderLeaseTests {
                     return
                 }
                 #expect(!error.description.contains(TestServer.password))
+            }
+        }
+    }
+}
+
+/// The three `tls` modes against the test server's self-signed certificate.
+@Suite(
+    .enabled(
+        if: TestServer.isAvailable && TestServer.environment["WARDEN_TEST_POSTGRES_TLS"] == "on",
+        "needs a PostgreSQL server with TLS: run through scripts/with-postgres.sh (make test does)"))
+struct PostgresTLSTests {
+    @Test func requireEncryptsWithoutCheckingTheCertificate() async throws {
+        try await withServer {
+            var settings = TestServer.settings
+            settings.tls = .require
+            let lease = TestServer.makeLease(settings: settings)
+            try await lease.prepare()
+            let standing = try await lease.acquireOrRenew(instance: "a", duration: .seconds(5))
+            #expect(standing.epoch == 1)
+            // The lease's connection is open now: the server lists it as encrypted.
+            let encrypted = try TestServer.control(
+                "psql", "-tAc",
+                """
+                SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)
+                WHERE ssl AND application_name = 'polaris-warden'
+                """)
+            #expect(Int(encrypted.split(whereSeparator: \.isWhitespace).first ?? "") ?? 0 >= 1)
+            await lease.shutdown()
+        }
+    }
+
+    @Test func verifyFullRefusesAnUntrustedCertificate() async throws {
+        try await withServer {
+            var settings = TestServer.settings
+            settings.tls = .verifyFull
+            let lease = TestServer.makeLease(settings: settings)
+            defer { Task { await lease.shutdown() } }
+            do {
+                _ = try await lease.acquireOrRenew(instance: "a", duration: .seconds(5))
+                Issue.record("a self-signed certificate must not pass verify-full")
+            } catch let error as CoordinationError {
+                guard case .misconfigured(let detail) = error else {
+                    Issue.record("expected .misconfigured, got \(error)")
+                    return
+                }
+                #expect(detail.contains("TLS"))
             }
         }
     }
@@ -312,6 +406,36 @@ struct PostgresOutageTests {
             #expect(after.holder == "a")
             #expect(after.epoch == before.epoch)
         }
+    }
+
+    @Test func tlsRequiredFromAServerWithoutTLSIsMisconfigured() async throws {
+        guard TestServer.environment["WARDEN_TEST_POSTGRES_TLS"] == "on" else { return }
+        try await withServer(exclusive: true) {
+            try await setServerTLS(on: false)
+            var settings = TestServer.settings
+            settings.tls = .require
+            let lease = TestServer.makeLease(settings: settings)
+            do {
+                _ = try await lease.acquireOrRenew(instance: "a", duration: .seconds(5))
+                Issue.record("tls: require must not fall back to plain text")
+            } catch let error as CoordinationError {
+                if case .misconfigured = error {} else { Issue.record("expected .misconfigured, got \(error)") }
+            }
+            await lease.shutdown()
+            try await setServerTLS(on: true)
+        }
+    }
+
+    /// Turns the server's TLS off or on (a reload), waiting until new connections see it.
+    private func setServerTLS(on: Bool) async throws {
+        try TestServer.control("psql", "-c", "ALTER SYSTEM SET ssl = \(on ? "on" : "off")")
+        try TestServer.control("psql", "-c", "SELECT pg_reload_conf()")
+        for _ in 0..<100 {
+            let shown = try TestServer.control("psql", "-tAc", "SHOW ssl")
+            if shown.split(whereSeparator: \.isWhitespace) == [on ? "on" : "off"] { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("the server's ssl setting did not become \(on ? "on" : "off")")
     }
 
     @Test func newerSchemaIsMisconfigured() async throws {
@@ -380,5 +504,31 @@ func expectFenced(sourceLocation: SourceLocation = #_sourceLocation, _ body: () 
         Issue.record("expected .fenced, the store succeeded", sourceLocation: sourceLocation)
     } catch {
         #expect(error as? CoordinationError == .fenced, sourceLocation: sourceLocation)
+    }
+}
+
+/// Every log line (message and metadata) a `CapturingLogHandler` saw.
+final class CapturedLogs: Sendable {
+    private let storage = Mutex<[String]>([])
+
+    var lines: [String] { storage.withLock { $0 } }
+
+    func append(_ line: String) { storage.withLock { $0.append(line) } }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let logs: CapturedLogs
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        let error = event.error.map { " \(String(reflecting: $0))" } ?? ""
+        logs.append("\(event.level) \(event.message) \(all)\(error)")
     }
 }
