@@ -69,8 +69,12 @@ final class NotifyLog: Sendable {
     /// Starts the group; `clientOnClock` runs the supervisor's client on the manual clock too
     /// (its backoff then waits until the test advances it), with `maxDelay` long enough for a
     /// `Retry-After` of minutes.
-    static func start(clientOnClock: Bool = false, shutdownGrace: Duration = .seconds(10)) async throws -> Running {
+    static func start(
+        clientOnClock: Bool = false, shutdownGrace: Duration = .seconds(10),
+        coordinator makeCoordinator: ((WardenHarness) -> Coordinator)? = nil
+    ) async throws -> Running {
         let harness = try await WardenHarness.make()
+        let coordinator = makeCoordinator?(harness)
         var supervisor = harness.supervisor
         if clientOnClock {
             let client = PolarisClient(
@@ -94,11 +98,13 @@ final class NotifyLog: Sendable {
         let watchdog = WatchdogService(
             policy: WatchdogPolicy(interval: .seconds(4), stallTimeout: .seconds(15)), clock: harness.clock,
             logger: harness.recorder.logger, sink: WatchdogService.notifierSink(notifier))
+        await supervisor.setWriteAuthority(coordinator)
         let service = WardenService(
-            supervisor: supervisor, options: options, notifier: notifier, watchdog: watchdog, clock: harness.clock,
-            logger: harness.recorder.logger)
+            supervisor: supervisor, options: options, notifier: notifier, watchdog: watchdog,
+            coordinator: coordinator, clock: harness.clock, logger: harness.recorder.logger)
         let group = WardenServiceGroup(
-            service: service, watchdog: watchdog, trapsSignals: false, logger: harness.recorder.logger)
+            service: service, watchdog: watchdog, coordinator: coordinator, trapsSignals: false,
+            logger: harness.recorder.logger)
         let task = Task { try await group.run() }
         return Running(
             harness: harness, supervisor: supervisor, service: service, group: group, task: task, log: log)
@@ -169,6 +175,46 @@ final class NotifyLog: Sendable {
         try await running.shutDown()
         #expect(log.all.last == "STOPPING=1\nSTATUS=stopping; jobs keep running in Polaris", "\(log.all)")
         #expect(await running.supervisor.cyclesCompleted == 3, "the cancelled cycle ended")
+        await running.harness.stop()
+    }
+
+    /// `highAvailability` in the service: a standby is READY once it has joined, says so in
+    /// STATUS, keeps the watchdog fed and never writes; when the lease frees it takes over at
+    /// once (no wait for the next poll) and writes; on stop it releases the lease.
+    @Test func aStandbyIsReadyPingsWritesNothingAndTakesOverWhenTheLeaseFrees() async throws {
+        let lease = MemoryLeaderLease(clock: ManualClock())
+        // The lease's own clock stands still: warden-a's lease never expires unless released.
+        _ = try await lease.acquireOrRenew(instance: "warden-a", duration: .seconds(9))
+        let running = try await Self.start(coordinator: { harness in
+            Coordinator(
+                lease: lease, instance: "warden-b", leaseDuration: .seconds(9), pollInterval: .seconds(5),
+                clock: harness.clock, logger: harness.recorder.logger)
+        })
+        let log = running.log
+        #expect(
+            await log.wait {
+                $0.contains { $0.hasPrefix("READY=1\nSTATUS=standby (leader warden-a, epoch 1); watching") }
+            },
+            "\(log.all)")
+        // Asleep: the watchdog's ticker, the coordinator and the loop.
+        #expect(await running.clock.waitForSleepers(3))
+        await running.advance(by: .seconds(20), sleepers: 3)
+        #expect(log.count("WATCHDOG=trigger") == 0, "a standby's cycles are progress: \(log.all)")
+        #expect(log.count("WATCHDOG=1") >= 10)
+        #expect(await running.harness.writes().isEmpty, "a standby never writes")
+        #expect(await running.harness.aliveJobs(on: "wikipedia-kinesis").isEmpty)
+
+        try await lease.release(instance: "warden-a", epoch: 1)
+        // The next attempt (within 3 s: a third of the lease) takes it; the loop wakes at once.
+        await running.advance(by: .seconds(3), sleepers: 3)
+        #expect(await log.wait { $0.contains { $0.hasPrefix("STATUS=leader (epoch 2); 1 job") } }, "\(log.all)")
+        #expect(await running.harness.aliveJobs(on: "wikipedia-kinesis").count == 1, "the new leader created it")
+        #expect(running.harness.recorder.events("leader-acquired").count == 1)
+
+        try await running.shutDown()
+        // Released on the way out: another warden takes it at once, with the next epoch.
+        #expect(try await lease.acquireOrRenew(instance: "warden-c", duration: .seconds(9)).epoch == 3)
+        #expect(running.harness.recorder.events("leader-lost").count == 1)
         await running.harness.stop()
     }
 }
