@@ -12,6 +12,7 @@ import Foundation
 /// bounded concurrency, outcomes back into each job's state machine, events for each result.
 extension JobSupervisor {
     func commit(_ decisions: [Decision]) async {
+        let before = state
         var writes: [(DesiredJob, JobWrite)] = []
         let date = now()
         for decision in decisions {
@@ -47,6 +48,8 @@ extension JobSupervisor {
                 try await authority.record(state)
                 lastRecorded = state
             } catch {
+                // Nothing was sent: the next cycle (or the next leader) decides afresh.
+                state = before
                 logger.warning("\(writes.count) writes not sent: \(error)")
                 return
             }
