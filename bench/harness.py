@@ -10,6 +10,7 @@ import atexit
 import datetime as _dt
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -26,6 +27,9 @@ PROJECT_ID = "6e3f2b8a-1c4d-4e5f-9a7b-8c9d0e1f2a3b"
 SEED_CONNECTION = "seed-connection"
 SEED_TABLE_PREFIX = "seed-table-"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+# scripts/with-postgres.sh exports WARDEN_TEST_POSTGRES_HOST/PORT/DATABASE/USER/PASSWORD/CTL.
+POSTGRES_ENV_PREFIX = "WARDEN_TEST_POSTGRES_"
 
 _children: dict[int, subprocess.Popen] = {}
 _children_lock = threading.Lock()
@@ -164,7 +168,8 @@ class Emulator:
         self.log = open(self.log_path, "wb")
         args = [binary, "--host", "127.0.0.1", "--port", "0", "--project-id", PROJECT_ID,
                 "--api-key-file", key_file, "--start-delay", str(start_delay), "--seed-jobs", str(seed_jobs)]
-        env = {k: v for k, v in os.environ.items() if k != "POLARIS_EMULATOR_API_KEY"}
+        env = {k: v for k, v in os.environ.items()
+               if k != "POLARIS_EMULATOR_API_KEY" and not k.startswith(POSTGRES_ENV_PREFIX)}
         self.proc = register(subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env,
                                               stdin=subprocess.DEVNULL))
         self.port = self._wait_for_port()
@@ -320,7 +325,10 @@ class Warden:
         self.out_paths: list[str] = []
 
     def start(self):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFY_") and k != "WATCHDOG_USEC"}
+        # the test database's settings (scripts/with-postgres.sh) reach a warden only as its
+        # config asks (extra_env), never the whole set
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFY_") and k != "WATCHDOG_USEC"
+               and not k.startswith(POSTGRES_ENV_PREFIX)}
         env["POLARIS_API_KEY"] = self.api_key
         env["SWIFT_BACKTRACE"] = "enable=no"
         if self.notify:
@@ -344,8 +352,20 @@ class Warden:
         if self.proc is not None:
             kill_pid(self.proc, signal.SIGKILL)
             self.out.close()
+            self.frozen = False
+
+    def freeze(self):
+        """SIGSTOP: the process stays, silent (a paused VM); `thaw` continues it."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+        self.frozen = True
+
+    def thaw(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+        self.frozen = False
 
     def stop(self):
+        if self.proc is not None and self.proc.poll() is None and getattr(self, "frozen", False):
+            self.thaw()  # a stopped process would not see the SIGTERM
         if self.proc is not None and self.proc.poll() is None:
             kill_pid(self.proc, signal.SIGTERM, timeout=15)
         if self.proc is not None:
@@ -393,3 +413,317 @@ def is_cycle_start(record: dict) -> bool:
         return False
     query = record.get("query") or ""
     return "paginationOffset=0" in query.split("&")
+
+
+# ---------------------------------------------------------------------------------------------
+# High availability (docs/high-availability.md): PostgreSQL from scripts/with-postgres.sh, a
+# loopback TCP proxy to cut one warden off it, the wardens' role events from their output, and
+# the check that only the lease holder writes.
+
+HA_EVENTS = ("leader-acquired", "leader-lost", "standby", "coordination-unreachable")
+_EVENT_LINE = re.compile(r"^(\S+) (\w+) (" + "|".join(HA_EVENTS) + r") (.*)$")
+
+
+def postgres_from_env() -> dict:
+    """host, port, database, user, password, ctl from scripts/with-postgres.sh's environment."""
+    names = ("HOST", "PORT", "DATABASE", "USER", "PASSWORD", "CTL")
+    missing = [POSTGRES_ENV_PREFIX + n for n in names if not os.environ.get(POSTGRES_ENV_PREFIX + n)]
+    if missing:
+        sys.exit(f"missing {', '.join(missing)}: run under scripts/with-postgres.sh")
+    return {n.lower(): os.environ[POSTGRES_ENV_PREFIX + n] for n in names}
+
+
+def postgres_ctl(pg: dict, *args: str, timeout: float = 60) -> str:
+    """`$WARDEN_TEST_POSTGRES_CTL ARGS...` (stop, start, restart, psql -c ...); its output."""
+    out = subprocess.run([pg["ctl"], *args], capture_output=True, text=True, timeout=timeout,
+                         stdin=subprocess.DEVNULL)
+    if out.returncode != 0:
+        raise RuntimeError(f"{os.path.basename(pg['ctl'])} {args[0]}: exit {out.returncode}: "
+                           f"{(out.stderr or out.stdout).strip()[-500:]}")
+    return out.stdout
+
+
+def ha_settings(host: str, port: int, database: str, user: str, instance: str, lease: float,
+                password_env: str = "PG_PASSWORD") -> dict:
+    """The `highAvailability` block: plain TCP, the password from the environment (never inline)."""
+    return {"postgres": {"host": host, "port": int(port), "database": database, "user": user,
+                         "password": {"env": password_env}, "tls": "disable"},
+            "leaseSeconds": lease, "instance": instance}
+
+
+def user_agent(instance: str) -> str:
+    """What a warden with `highAvailability` sends as User-Agent (the emulator logs it)."""
+    return f"polaris-warden ({instance})"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def metric(port: int, name: str, timeout: float = 2):
+    """One unlabelled sample from http://127.0.0.1:PORT/metrics; None when absent or unreachable."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as response:
+            text = response.read().decode()
+    except (OSError, urllib.error.URLError):
+        return None
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+class TcpProxy:
+    """A loopback TCP proxy (one thread, select) in front of `target`. `sever("blackhole")` closes
+    every connection and then accepts new ones without ever forwarding a byte (a silent network);
+    `sever("refuse")` closes them and the listener (connections refused); `restore()` forwards
+    again on the same port."""
+
+    def __init__(self, target_host: str, target_port: int, name: str = "proxy"):
+        self.target = (target_host, int(target_port))
+        self.name = name
+        self.mode = "forward"
+        self.lock = threading.Lock()
+        self.pairs: dict[socket.socket, socket.socket] = {}  # both directions
+        self.held: list[socket.socket] = []                  # blackholed clients
+        self.accepted = 0
+        self.listener = self._listen(0)
+        self.port = self.listener.getsockname()[1]
+        self._stop = False
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _listen(port: int) -> socket.socket:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen(64)
+        return sock
+
+    def _close(self, sock):
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+    def _drop_all(self):
+        for sock in list(self.pairs) + self.held:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._close(sock)
+        self.pairs.clear()
+        self.held.clear()
+
+    def sever(self, mode: str = "blackhole"):
+        assert mode in ("blackhole", "refuse")
+        with self.lock:
+            self.mode = mode
+            self._drop_all()
+            if mode == "refuse" and self.listener is not None:
+                self._close(self.listener)
+                self.listener = None
+
+    def restore(self):
+        with self.lock:
+            self.mode = "forward"
+            for sock in self.held:
+                self._close(sock)
+            self.held.clear()
+            if self.listener is None:
+                self.listener = self._listen(self.port)
+
+    def close(self):
+        self._stop = True
+        self.thread.join(timeout=2)
+        with self.lock:
+            self._drop_all()
+            if self.listener is not None:
+                self._close(self.listener)
+                self.listener = None
+
+    def _run(self):
+        import select
+        while not self._stop:
+            with self.lock:
+                listener = self.listener
+                watched = ([listener] if listener is not None else []) + list(self.pairs) + list(self.held)
+            try:
+                readable, _, _ = select.select(watched, [], [], 0.05)
+            except (OSError, ValueError):
+                continue  # a socket closed by sever(): take the new set
+            with self.lock:
+                for sock in readable:
+                    if sock is self.listener and sock is not None:
+                        try:
+                            client, _ = sock.accept()
+                        except OSError:
+                            continue
+                        self.accepted += 1
+                        if self.mode == "blackhole":
+                            self.held.append(client)
+                            continue
+                        try:
+                            upstream = socket.create_connection(self.target, timeout=2)
+                        except OSError:
+                            self._close(client)
+                            continue
+                        client.settimeout(5)
+                        upstream.settimeout(5)
+                        self.pairs[client] = upstream
+                        self.pairs[upstream] = client
+                    elif sock in self.held:
+                        try:
+                            data = sock.recv(65536)  # discarded: nothing ever answers
+                        except OSError:
+                            data = b""
+                        if not data:
+                            self.held.remove(sock)
+                            self._close(sock)
+                    elif sock in self.pairs:
+                        peer = self.pairs[sock]
+                        try:
+                            data = sock.recv(65536)
+                            if data:
+                                peer.sendall(data)
+                        except OSError:
+                            data = b""
+                        if not data:
+                            for s in (sock, peer):
+                                self.pairs.pop(s, None)
+                                self._close(s)
+
+
+class OutputTail:
+    """Follows a Warden's output files (every incarnation) and stamps each new line with the wall
+    time it was seen (the console log has whole seconds only); `events()` are the HA role events."""
+
+    def __init__(self, warden: "Warden", period: float = 0.02):
+        self.warden = warden
+        self.period = period
+        self.lines: list[tuple[float, int, str]] = []  # (seen, incarnation (1-based), line)
+        self._offsets: dict[str, int] = {}
+        self._partial: dict[str, bytes] = {}
+        self._stop = False
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        now = time.time()
+        for index, path in enumerate(list(self.warden.out_paths), start=1):
+            try:
+                with open(path, "rb") as f:
+                    f.seek(self._offsets.get(path, 0))
+                    data = f.read()
+            except FileNotFoundError:
+                continue
+            if not data:
+                continue
+            self._offsets[path] = self._offsets.get(path, 0) + len(data)
+            data = self._partial.pop(path, b"") + data
+            *complete, rest = data.split(b"\n")
+            if rest:
+                self._partial[path] = rest
+            with self.lock:
+                for raw in complete:
+                    self.lines.append((now, index, raw.decode(errors="replace")))
+
+    def _run(self):
+        while not self._stop:
+            try:
+                self._read()
+            except Exception as error:  # keep following: a test reads what was seen
+                print(f"tail: {error}", flush=True)
+            time.sleep(self.period)
+
+    def flush(self):
+        self._read()
+
+    def close(self):
+        self._stop = True
+        self.thread.join(timeout=1)
+        self._read()
+
+    def events(self, kinds=HA_EVENTS) -> list[tuple[float, str, str]]:
+        """(seen, event, line) for every role event line, in order."""
+        with self.lock:
+            lines = list(self.lines)
+        found = []
+        for seen, _, line in lines:
+            match = _EVENT_LINE.match(line)
+            if match and match.group(3) in kinds:
+                found.append((seen, match.group(3), line))
+        return found
+
+    def first(self, kind: str, after: float = 0.0):
+        """(seen, line) of the first `kind` event seen at or after `after`, else None."""
+        for seen, event, line in self.events((kind,)):
+            if seen >= after:
+                return seen, line
+        return None
+
+
+def writes_of(records: list[dict], instance: str) -> list[tuple[float, dict]]:
+    """(completion time, record) of `instance`'s non-GET Polaris requests (admin calls excluded)."""
+    agent = user_agent(instance)
+    return sorted(((parse_ts(r["timestamp"]), r) for r in records
+                   if r.get("userAgent") == agent and r["method"] != "GET"
+                   and not r["path"].startswith("/_emulator/")), key=lambda w: w[0])
+
+
+def leadership_intervals(events: dict[str, list[tuple[float, str]]], ends: dict[str, list[float]],
+                         until: float) -> dict[str, list[list[float]]]:
+    """Each instance's leadership intervals [start, end]: from a `leader-acquired` to its
+    `leader-lost`, or to the moment the process was killed or frozen (`ends`: a frozen warden
+    must not write after it wakes until it acquires again), or `until`."""
+    intervals: dict[str, list[list[float]]] = {}
+    for instance, evs in events.items():
+        marks = sorted([(t, kind) for t, kind in evs if kind in ("leader-acquired", "leader-lost")]
+                       + [(t, "end") for t in ends.get(instance, [])])
+        spans, start = [], None
+        for t, kind in marks:
+            if kind == "leader-acquired":
+                if start is None:
+                    start = t
+            elif start is not None:
+                spans.append([start, t])
+                start = None
+        if start is not None:
+            spans.append([start, until])
+        intervals[instance] = spans
+    return intervals
+
+
+def check_leader_writes(records: list[dict], intervals: dict[str, list[list[float]]], acquire_slack: float,
+                        end_slack) -> list[str]:
+    """Writes only from the lease holder: each write of an instance (completion time `t` in the
+    emulator's log) must fall inside one of its leadership intervals, from `acquire_slack` before
+    the acquisition was seen (the log line is seen a little after the warden acts) to
+    `end_slack(t)` after the end (a request sent before the end completes after it), and no other
+    instance may have acquired the lease between that interval's start and `t`. Returns the
+    violations as text."""
+    problems = []
+    acquisitions = sorted((start, instance) for instance, spans in intervals.items() for start, _ in spans)
+    for instance, spans in intervals.items():
+        for t, record in writes_of(records, instance):
+            slack = end_slack(t) if callable(end_slack) else end_slack
+            inside = [s for s in spans if s[0] - acquire_slack <= t <= s[1] + slack]
+            if not inside:
+                problems.append(f"{instance} wrote {record['method']} {record['route']} at {t:.3f} outside its "
+                                f"leadership ({_spans_text(spans)})")
+                continue
+            start = inside[-1][0]
+            others = [(a, who) for a, who in acquisitions if who != instance and start < a <= t - slack]
+            if others:
+                problems.append(f"{instance} wrote {record['method']} {record['route']} at {t:.3f} after "
+                                f"{others[-1][1]} acquired the lease at {others[-1][0]:.3f}")
+    return problems
+
+
+def _spans_text(spans) -> str:
+    return ", ".join(f"{s:.3f}-{e:.3f}" for s, e in spans) or "never the leader"
