@@ -26,6 +26,13 @@ judged: kills and API faults stretch the sample interval.
 
   CHAOS_SECONDS (default 90)  total run time, fault phase + settle phase
   CHAOS_SEED                  replay a run (the seed is printed at start and at the end)
+  CHAOS_HA=1                  high availability (`make chaos HA=1`, under scripts/with-postgres.sh):
+                              two wardens (warden-a, warden-b: separate state directories, the
+                              same config with `highAvailability`, lease 6 s, on the database of
+                              WARDEN_TEST_POSTGRES_*). The kills hit the current leader (kill -9,
+                              restarted after 0.1-2 s) and a "freeze" fault stops it (SIGSTOP)
+                              for 1.2-1.8 leases, then continues it (SIGCONT); one leader
+                              disruption at a time, only while a leader is established
 
 Invariants (a violation each):
   duplicate    two non-terminal streaming jobs on one table (live snapshots and, afterwards,
@@ -60,7 +67,18 @@ Invariants (a violation each):
                Requests a killed warden had in flight complete after its successor started: a
                kill allows maxConcurrentActions more for a request timeout + 1 s after it
   secret       the API key (raw or base64 in a Basic header) in warden output, the state file,
-               the emulator's request log or its output
+               the emulator's request log or its output (with CHAOS_HA=1: also the database
+               password, in either warden's output or state files)
+
+With CHAOS_HA=1, per warden where the invariant is about "the warden" (crash, state-file, gave-up,
+rate by User-Agent and process, stall events in either output), and besides:
+  leader-writes  a write (non-GET with the warden's User-Agent) outside its leadership: from its
+               `leader-acquired` to its `leader-lost`, kill or SIGSTOP (a warden continued after
+               a freeze must not write until it acquires again), or after the other warden
+               acquired; a request held by a delay fault may complete that much later
+  takeover     no warden acquired the lease within leaseSeconds + 2 polls (+ 2 s) of a leader's
+               kill or freeze
+  leaders      not exactly one leader at the end
 """
 
 from __future__ import annotations
@@ -102,6 +120,13 @@ TERMINAL = {"failed", "canceled", "completed"}
 STALL_AFTER = 3 * POLL
 STALL_SHARE = 0.5
 STALL_READS_PER_POLL = max(1, int(STALL_SHARE * RATE * POLL))
+# CHAOS_HA=1 (docs/high-availability.md): two wardens, a lease of 6 s.
+HA = os.environ.get("CHAOS_HA") == "1"
+HA_INSTANCES = ("warden-a", "warden-b")
+HA_LEASE = 6.0
+HA_TAKEOVER = HA_LEASE + 2 * POLL   # a standby takes over within leaseSeconds + 2 poll intervals
+HA_ALLOWANCE = 2.0                  # measured from outside, on a loaded 2-core machine
+HA_SLACK = 0.5                      # a role event is seen by the tail a little after the warden acts
 HEALTH_CODES = ["internal_error", "out_of_memory", "unable_to_proceed", "lost_connection_to_source",
                 "invalid_input", "task_failure", "unknown_error"]
 
@@ -147,7 +172,9 @@ STALL_EVENT = re.compile(r" job-stalled .*\[(?=[^\]]*WARDEN_STALL_SEC=)[^\]]*POL
 
 
 class Soak:
-    def __init__(self, seconds: float, seed: int, keep: bool):
+    def __init__(self, seconds: float, seed: int, keep: bool, ha: bool = False):
+        self.ha = ha
+        self.pg = harness.postgres_from_env() if ha else None
         self.seconds = seconds
         self.seed = seed
         self.rng = random.Random(seed)
@@ -189,6 +216,14 @@ class Soak:
         self.stalls: list[dict] = []
         self.stall_reports: dict[str, float] = {}  # job id -> first time its job-stalled was seen
         self.output_seen = 0
+        self.wardens: list = []
+        self.starts: dict[str, list[float]] = {}  # per warden tag: wall-clock start of each process
+        # CHAOS_HA=1: each warden's output tail, the moments its leadership ended from outside
+        # (kill -9, SIGSTOP), the freeze in progress, and every leader disruption
+        self.tails: dict[str, harness.OutputTail] = {}
+        self.ends: dict[str, list[float]] = {}
+        self.frozen = None  # {"warden", "started", "until"}
+        self.disruptions: list[dict] = []  # {"kind", "instance", "at", "continued"}
 
     # ---------------------------------------------------------------------------------------
     def setup(self):
@@ -221,12 +256,34 @@ class Soak:
         config["jobs"] = [{"name": f"job-{table}", "spec": harness.seed_job_spec(table, self.connection_of[table])}
                           for table in self.tables]
         self.config = config
-        self.warden = harness.Warden(warden_bin, self.work, config, self.key, tag="warden")
-        self.start_warden()
+        if not self.ha:
+            self.warden = harness.Warden(warden_bin, self.work, config, self.key, tag="warden")
+            self.wardens = [self.warden]
+            self.start_warden()
+            return
+        for instance in HA_INSTANCES:
+            directory = os.path.join(self.work, instance)
+            os.makedirs(directory)
+            own = json.loads(json.dumps(config))
+            own["highAvailability"] = harness.ha_settings(self.pg["host"], self.pg["port"], self.pg["database"],
+                                                          self.pg["user"], instance, HA_LEASE)
+            warden = harness.Warden(warden_bin, directory, own, self.key, tag=instance,
+                                    extra_env={"PG_PASSWORD": self.pg["password"]})
+            self.wardens.append(warden)
+            self.tails[instance] = harness.OutputTail(warden)
+            self.ends[instance] = []
+        self.warden = self.wardens[0]
+        # warden-a takes the lease, then warden-b stands by
+        self.start_warden(self.wardens[0])
+        harness.wait_for(lambda: self.tails["warden-a"].first("leader-acquired"), 30, what="warden-a to lead")
+        self.start_warden(self.wardens[1])
+        harness.wait_for(lambda: self.tails["warden-b"].first("standby"), 30, what="warden-b to stand by")
 
-    def start_warden(self):
+    def start_warden(self, warden=None):
+        warden = warden or self.warden
         self.incarnations.append(time.time())
-        self.warden.start()
+        self.starts.setdefault(warden.tag, []).append(self.incarnations[-1])
+        warden.start()
 
     # ---------------------------------------------------------------------------------------
     # Checker
@@ -276,9 +333,10 @@ class Soak:
                 self.violations.add("unmanaged", f"unmanaged job {jid} changed")
         return state
 
-    def read_state_file(self):
+    def read_state_file(self, warden=None):
+        warden = warden or self.warden
         try:
-            with open(self.warden.state_path, "rb") as f:
+            with open(warden.state_path, "rb") as f:
                 data = f.read()
         except FileNotFoundError:
             return None
@@ -286,17 +344,20 @@ class Soak:
         text = data.decode(errors="replace")
         if self.key in text or self.key_b64 in text:
             self.violations.add("secret", "the API key appears in the state file")
+        if self.pg and self.pg["password"] in text:
+            self.violations.add("secret", f"the database password appears in {warden.tag}'s state file")
         try:
             return json.loads(data)
         except ValueError as error:
-            self.violations.add("state-file", f"state file does not parse: {error}")
+            self.violations.add("state-file", f"{warden.tag}'s state file does not parse: {error}")
             return None
 
     def checker(self):
         while not self.stop_checker.is_set():
             try:
                 self.check_snapshot()
-                self.read_state_file()
+                for warden in self.wardens:
+                    self.read_state_file(warden)
                 self.poll_requests()
                 self.update_taints()
                 self.scan_stall_events()
@@ -316,10 +377,12 @@ class Soak:
 
     def inject_one(self):
         rng = self.rng
-        kind = rng.choices(
-            ["fail", "cancel", "suspend", "health-error", "health-warn", "hold", "5xx", "429", "delay", "drop",
-             "conn-test", "kill", "kill-after-fail", "kill-mid-create", "pause", "break", "stall"],
-            weights=[10, 5, 5, 6, 4, 4, 6, 4, 4, 4, 1, 2, 2, 2, 1, 1, 8])[0]
+        kinds = ["fail", "cancel", "suspend", "health-error", "health-warn", "hold", "5xx", "429", "delay", "drop",
+                 "conn-test", "kill", "kill-after-fail", "kill-mid-create", "pause", "break", "stall"]
+        weights = [10, 5, 5, 6, 4, 4, 6, 4, 4, 4, 1, 2, 2, 2, 1, 1, 8]
+        if self.ha:
+            kinds, weights = kinds + ["freeze"], weights + [2]
+        kind = rng.choices(kinds, weights=weights)[0]
         admin = self.emulator.admin
         # a stalled job is left to the warden (or the driver's unstall): only incidents also hit it
         jobs = [j for j in self.managed_live_jobs() if not stalled(j)]
@@ -409,6 +472,8 @@ class Soak:
                 self.note(kind)
             elif kind == "kill":
                 self.kill_and_restart(kind)
+            elif kind == "freeze":
+                self.freeze_leader(rng.uniform(1.2, 1.8) * HA_LEASE)
         except RuntimeError as error:
             # e.g. the job went terminal between the listing and the fault: not a fault injected
             if "HTTP 4" not in str(error):
@@ -427,7 +492,7 @@ class Soak:
             return
         self.output_seen = now
         frozen = {stall["id"] for stall in self.stalls}
-        for match in STALL_EVENT.finditer(self.warden.output()):
+        for match in STALL_EVENT.finditer("".join(w.output() for w in self.wardens)):
             job_id = match.group(1)
             if job_id in self.stall_reports:
                 continue
@@ -526,6 +591,8 @@ class Soak:
                                 {"pathPrefix": "/connections"}])
 
     def kill_and_restart(self, kind):
+        if self.ha:
+            return self.kill_leader(kind)
         if self.warden.alive():
             self.warden.kill9()
             # its writes in flight still complete at the emulator, logged after the next start
@@ -559,9 +626,13 @@ class Soak:
         if self.conn_failure_until and now >= self.conn_failure_until:
             self.emulator.admin("DELETE", f"/_emulator/connections/{harness.SEED_CONNECTION}/test-failure")
             self.conn_failure_until = None
-        if not self.warden.alive():
-            self.violations.add("crash", f"the warden exited by itself (exit {self.warden.proc.returncode})")
-            self.start_warden()
+        if self.frozen is not None and now >= self.frozen["until"]:
+            self.continue_frozen()
+        for warden in self.wardens:
+            if not warden.alive():
+                name = "the warden" if not self.ha else warden.tag
+                self.violations.add("crash", f"{name} exited by itself (exit {warden.proc.returncode})")
+                self.start_warden(warden)
 
     def stop_faults(self):
         """The faults stop: armed request faults disarmed, holds released, the connection test
@@ -586,8 +657,133 @@ class Soak:
             health = job.get("health") or {}
             if health.get("status") in ("warn", "warning") and health.get("code") != "lost_connection_to_source":
                 admin("POST", f"/_emulator/jobs/{job['id']}/health", {"status": "ok"})
-        if not self.warden.alive():
-            self.start_warden()
+        if self.frozen is not None:
+            self.continue_frozen()
+        for warden in self.wardens:
+            if not warden.alive():
+                self.start_warden(warden)
+
+    # ---------------------------------------------------------------------------------------
+    # High availability (CHAOS_HA=1)
+    def ha_leader(self, established=True):
+        """The warden whose last role mark is `leader-acquired` (a kill or a SIGSTOP ends it), if
+        exactly one; with `established`, only while both run (none frozen) and no takeover is
+        pending, so one leader disruption happens at a time."""
+        leaders = []
+        for warden in self.wardens:
+            marks = [(t, kind) for t, kind, _ in self.tails[warden.tag].events(("leader-acquired", "leader-lost"))]
+            marks += [(t, "end") for t in self.ends[warden.tag]]
+            if marks and max(marks)[1] == "leader-acquired":
+                leaders.append(warden)
+        if len(leaders) != 1:
+            return None
+        if established and (self.frozen is not None or not all(w.alive() for w in self.wardens)):
+            return None
+        return leaders[0]
+
+    def kill_leader(self, kind):
+        """kill -9 of the current leader, restarted after 0.1-2 s; nothing while none is established."""
+        leader = self.ha_leader()
+        if leader is None:
+            return
+        now = time.time()
+        leader.kill9()
+        self.ends[leader.tag].append(now)
+        self.disruptions.append({"kind": kind, "instance": leader.tag, "at": now, "continued": None})
+        with self.lock:
+            self.delay_taints.append([now, now + REQUEST_TIMEOUT + 1.0, MAX_CONCURRENT, 0.0])
+        self.kills += 1
+        self.fault_kinds[kind] = self.fault_kinds.get(kind, 0) + 1
+        self.faults += 1
+        time.sleep(self.rng.uniform(0.1, 2.0))
+        self.start_warden(leader)
+
+    def freeze_leader(self, duration):
+        """SIGSTOP of the current leader for `duration` (beyond its lease), SIGCONT by housekeeping."""
+        leader = self.ha_leader()
+        if leader is None or time.time() + duration + 2 * POLL >= self.fault_end:
+            return
+        now = time.time()
+        leader.freeze()
+        self.ends[leader.tag].append(now)
+        self.frozen = {"warden": leader, "started": now, "until": now + duration}
+        self.disruptions.append({"kind": "freeze", "instance": leader.tag, "at": now, "continued": None})
+        self.note("freeze")
+        print(f"chaos: freeze {leader.tag} (the leader) for {duration:.1f}s", flush=True)
+
+    def continue_frozen(self):
+        frozen, self.frozen = self.frozen, None
+        frozen["warden"].thaw()
+        self.disruptions[-1]["continued"] = time.time()
+
+    def ha_allowance(self, stopped):
+        """Settle time while a takeover may still be pending when the faults stop: the rest of
+        its bound, then every table healed at the rate limit by the new leader."""
+        pending = [d for d in self.disruptions if not any(
+            t > d["at"] for w in self.wardens for t, _, _ in self.tails[w.tag].events(("leader-acquired",)))]
+        if not pending:
+            return 0.0, None
+        due = pending[-1]["at"] + HA_TAKEOVER + HA_ALLOWANCE
+        allowance = max(0.0, due - stopped) + 2 * len(self.tables) / RATE + POLL * 1.1
+        return allowance, (f"no leader since the {pending[-1]['kind']} of {pending[-1]['instance']} "
+                           f"{stopped - pending[-1]['at']:.1f}s before: +{allowance:.1f}s")
+
+    def ha_end_slack(self, t):
+        """How long after its warden's leadership ended a write may complete: a request held by a
+        delay fault (or by the emulator's answer to a killed warden) completes that much later."""
+        held = [taint[3] for taint in self.delay_taints
+                if taint[0] <= t and (taint[1] is None or t <= taint[1] + taint[3])]
+        return HA_SLACK + max(held, default=0.0)
+
+    def ha_checks(self):
+        for tail in self.tails.values():
+            tail.flush()
+        now = time.time()
+        events = {w.tag: [(t, kind) for t, kind, _ in self.tails[w.tag].events()] for w in self.wardens}
+        intervals = harness.leadership_intervals(events, self.ends, now)
+        with self.lock:
+            records = list(self.records.values())
+        for problem in harness.check_leader_writes(records, intervals, HA_SLACK, self.ha_end_slack):
+            self.violations.add("leader-writes", problem)
+        # the takeover after each leader disruption: the first acquisition by either warden
+        acquisitions = sorted(t for w in self.wardens for t, kind in events[w.tag] if kind == "leader-acquired")
+        self.takeovers = []
+        for d in self.disruptions:
+            after = [t for t in acquisitions if t > d["at"]]
+            took = after[0] - d["at"] if after else None
+            self.takeovers.append(took)
+            if took is None or took > HA_TAKEOVER + HA_ALLOWANCE:
+                self.violations.add("takeover", f"{d['kind']} of {d['instance']} at +{d['at'] - self.incarnations[0]:.0f}s:"
+                                                f" no leader within {HA_TAKEOVER:g} + {HA_ALLOWANCE:g}s"
+                                                + (f" ({took:.1f}s)" if took is not None else ""))
+        # after SIGCONT, until it acquires again, a continued warden writes nothing
+        late_writes = 0
+        for d in self.disruptions:
+            if d["kind"] == "freeze" and d["continued"] is not None:
+                again = [s for s, _ in intervals[d["instance"]] if s > d["continued"]]
+                until = again[0] - HA_SLACK if again else now
+                late_writes += sum(1 for t, _ in harness.writes_of(records, d["instance"])
+                                   if d["continued"] + self.ha_end_slack(t) < t < until)
+        leader = self.ha_leader(established=False)
+        if leader is None:
+            self.violations.add("leaders", "not exactly one leader at the end: "
+                                + "; ".join(f"{w.tag}: {self.tails[w.tag].events()[-1][2] if self.tails[w.tag].events() else 'no role event'}"
+                                            for w in self.wardens))
+        writes = {w.tag: len(harness.writes_of(records, w.tag)) for w in self.wardens}
+        took = [t for t in self.takeovers if t is not None]
+        self.ha_lines = [
+            f"{len(self.disruptions)} leader disruptions ("
+            + ", ".join(f"{k} {sum(1 for d in self.disruptions if d['kind'] == k)}"
+                        for k in sorted({d["kind"] for d in self.disruptions}))
+            + "); takeover " + (f"{min(took):.1f}-{max(took):.1f}s after each" if took else "-")
+            + f" (bound {HA_TAKEOVER:g}s + {HA_ALLOWANCE:g}s)",
+            "writes by " + ", ".join(f"{tag} {n}" for tag, n in writes.items())
+            + f"; {late_writes} by a continued warden before it led again; leader at the end: "
+            + (leader.tag if leader else "none"),
+            "leadership " + "; ".join(f"{tag} " + (", ".join(f"+{a - self.incarnations[0]:.0f}..+{b - self.incarnations[0]:.0f}s"
+                                                            for a, b in spans) or "never")
+                                      for tag, spans in intervals.items()),
+        ]
 
     # ---------------------------------------------------------------------------------------
     # Final checks
@@ -605,6 +801,11 @@ class Soak:
         with self.lock:
             records = sorted(self.records.values(), key=lambda r: harness.parse_ts(r["timestamp"]))
         since = self.incarnations[-1]
+        if self.ha:
+            # the connection tests of the current leader's term (it starts from the fleet's state)
+            leader = self.ha_leader(established=False)
+            acquired = [t for t, _, _ in self.tails[leader.tag].events(("leader-acquired",))] if leader else []
+            since = acquired[-1] if acquired else self.incarnations[0]
         extra, reasons = 0.0, []
         for connection in CONNECTIONS:
             tests = [(harness.parse_ts(r["timestamp"]), r.get("status")) for r in records
@@ -647,6 +848,11 @@ class Soak:
             extra = max(extra, allowance)
             reasons.append(f"{len(frozen)} jobs still stalled (detection bound {stall_bound():.1f}s): "
                            f"+{allowance:.1f}s")
+        if self.ha:
+            allowance, reason = self.ha_allowance(stopped)
+            if reason:
+                extra = max(extra, allowance)
+                reasons.append(reason)
         paused = [i for i in self.incidents if i["kind"] == "pause"
                   and i["ended"] > stopped - PROJECT_RECHECK_POLLS * POLL * 1.1]
         if paused:
@@ -710,22 +916,29 @@ class Soak:
         time.sleep(POLL * 1.2)
         self.poll_requests()
         state = self.check_snapshot()
-        warden_state = self.read_state_file()
-        if warden_state:
-            # the budget encodes gaveUpSince only while a job is in gave-up
-            gave_up = [name for name, rec in (warden_state.get("jobs") or {}).items()
-                       if '"gaveUpSince"' in json.dumps(rec)]
-            for name in gave_up:
-                self.violations.add("gave-up", f"{name} is in gave-up")
+        for warden in self.wardens:
+            warden_state = self.read_state_file(warden)
+            if warden_state:
+                # the budget encodes gaveUpSince only while a job is in gave-up
+                gave_up = [name for name, rec in (warden_state.get("jobs") or {}).items()
+                           if '"gaveUpSince"' in json.dumps(rec)]
+                for name in gave_up:
+                    self.violations.add("gave-up", f"{name} is in gave-up"
+                                        + (f" ({warden.tag}'s state file)" if self.ha else ""))
         self.check_lifetimes(state)
         self.check_incidents(state)
         self.output_seen = 0
         self.scan_stall_events()
         self.check_stalls(state)
         self.check_requests()
-        text = self.warden.output() + open(self.emulator.log_path, errors="replace").read()
+        text = "".join(w.output() for w in self.wardens) + open(self.emulator.log_path, errors="replace").read()
         if self.key in text or self.key_b64 in text:
             self.violations.add("secret", "the API key appears in warden or emulator output")
+        if self.ha:
+            if self.pg["password"] in text or self.pg["password"] in json.dumps(list(self.records.values())):
+                self.violations.add("secret", "the database password appears in warden or emulator output or the "
+                                              "request log")
+            self.ha_checks()
 
     def check_stalls(self, state):
         """How each stall ended: reported by the warden (and the job replaced), unstalled by the
@@ -790,8 +1003,9 @@ class Soak:
     def check_requests(self):
         records = sorted(self.records.values(), key=lambda r: harness.parse_ts(r["timestamp"]))
         with open(os.path.join(self.work, "requests.json"), "w") as f:
-            json.dump({"incarnations": self.incarnations, "delayTaints": self.delay_taints, "requests": records}, f,
-                      indent=0)
+            json.dump({"incarnations": self.incarnations, "starts": self.starts, "delayTaints": self.delay_taints,
+                       "disruptions": [{k: v for k, v in d.items() if k != "warden"} for d in self.disruptions],
+                       "requests": records}, f, indent=0)
         self.refused_creates = 0
         unmanaged_ids = set(self.unmanaged)
         for r in records:
@@ -804,9 +1018,15 @@ class Soak:
                 self.refused_creates += 1
         # Rate: per warden process, sliding 1 s windows, limit = rate + burst (burst = rate).
         limit = RATE + max(1, int(RATE))
-        bounds = self.incarnations + [float("inf")]
         self.max_window = 0
-        for index in range(len(self.incarnations)):
+        for warden in self.wardens:
+            # with CHAOS_HA=1 each warden's requests (by User-Agent), per process of that warden
+            own = records if not self.ha else [r for r in records if r.get("userAgent") == harness.user_agent(warden.tag)]
+            self.check_rate(own, self.starts[warden.tag], limit, f"{warden.tag}: " if self.ha else "")
+
+    def check_rate(self, records, incarnations, limit, who=""):
+        bounds = incarnations + [float("inf")]
+        for index in range(len(incarnations)):
             stamps = [harness.parse_ts(r["timestamp"]) for r in records
                       if bounds[index] <= harness.parse_ts(r["timestamp"]) < bounds[index + 1]
                       and not r["path"].startswith("/_emulator/")]
@@ -819,7 +1039,7 @@ class Soak:
                             if t[0] <= stamps[high] and (t[1] is None or t[1] >= stamps[low]))
                 self.max_window = max(self.max_window, count - extra)
                 if count > limit + extra:
-                    self.violations.add("rate", f"{count} requests within 1 s (limit {limit:g} + {extra} delayed) "
+                    self.violations.add("rate", f"{who}{count} requests within 1 s (limit {limit:g} + {extra} delayed) "
                                                 f"at {stamps[low]:.3f}")
                     break
 
@@ -842,7 +1062,8 @@ class Soak:
         self.final_checks(settle)
         self.stop_checker.set()
         checker.join(timeout=5)
-        self.warden.stop()
+        for warden in self.wardens:
+            warden.stop()
         duplicates = self.violations.kinds.get("duplicate", 0) + self.violations.kinds.get("adoptable", 0)
         max_recovery = max([r[0] for r in self.recoveries] + ([self.final_recovery] if self.final_recovery else []),
                            default=0)
@@ -865,21 +1086,30 @@ class Soak:
               f"max {self.max_window} in 1 s (limit {RATE + max(1, int(RATE)):g}); {self.refused_creates} creates refused with 409; "
               f"{self.snapshots} snapshots, {self.state_reads} state-file reads; settled in "
               f"{self.final_recovery if self.final_recovery is not None else float('nan'):.1f}s", flush=True)
+        if self.ha:
+            for line in self.ha_lines:
+                print(f"chaos: ha: {line}", flush=True)
         if self.violations.items:
             print("chaos: violations:\n  " + "\n  ".join(self.violations.items), flush=True)
-        print(f"chaos: {self.faults} faults, {self.kills} kills, {duplicates} duplicates, "
+        print(f"chaos: {'HA (2 wardens), ' if self.ha else ''}{self.faults} faults, {self.kills} kills, "
+              + (f"{sum(1 for d in self.disruptions if d['kind'] == 'freeze')} freezes, " if self.ha else "")
+              + f"{duplicates} duplicates, "
               f"{len(self.unrecovered)} unrecovered, {self.violations.kinds.get('gave-up', 0)} gave-up, "
               f"{len(self.incidents)} incidents, max recovery {max_recovery:.1f}s, seed {self.seed}"
               + ("" if not self.violations.items else
-                 f" -- {sum(self.violations.kinds.values())} violations; replay: CHAOS_SEED={self.seed} make chaos"),
+                 f" -- {sum(self.violations.kinds.values())} violations; replay: CHAOS_SEED={self.seed} make chaos"
+                 + (" HA=1" if self.ha else "")),
               flush=True)
         return 1 if self.violations.items else 0
 
     def cleanup(self):
-        try:
-            self.warden.stop()
-        except Exception:
-            pass
+        for warden in self.wardens:
+            try:
+                warden.stop()
+            except Exception:
+                pass
+        for tail in self.tails.values():
+            tail.close()
         try:
             self.emulator.stop()
         except Exception:
@@ -892,7 +1122,7 @@ def main():
     seconds = float(os.environ.get("CHAOS_SECONDS", "90"))
     seed = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1, 100000))
     keep = os.environ.get("CHAOS_KEEP") == "1"
-    soak = Soak(seconds, seed, keep)
+    soak = Soak(seconds, seed, keep, ha=HA)
     code = 1
     try:
         code = soak.run()
@@ -904,6 +1134,9 @@ def main():
         if code != 0:
             soak.keep = True
             print(f"chaos: work directory kept: {soak.work}", flush=True)
+            if HA:
+                print("chaos: (the database goes with scripts/with-postgres.sh; the wardens' output is kept)",
+                      flush=True)
         soak.cleanup()
     sys.exit(code)
 

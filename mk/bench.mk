@@ -51,8 +51,10 @@ bench-config: bench-deps
 bench-stall: bench-release
 	python3 bench/stall.py $(STALL_BENCH_ARGS)
 
-chaos: bench-release
-	CHAOS_SECONDS=$(CHAOS_SECONDS) python3 chaos/soak.py
+# HA=1: two wardens with `highAvailability` on a private PostgreSQL (scripts/with-postgres.sh,
+# ha-deps in mk/ha.mk), random leader kills and freezes (chaos/soak.py, CHAOS_HA=1).
+chaos: bench-release $(if $(filter 1,$(HA)),ha-deps)
+	CHAOS_SECONDS=$(CHAOS_SECONDS) $(if $(filter 1,$(HA)),CHAOS_HA=1 scripts/with-postgres.sh) python3 chaos/soak.py
 
 fuzz: bench-deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh all $(FUZZ_TARGETS)
