@@ -30,7 +30,7 @@ func coordinationError(_ error: any Error, operation: String) -> CoordinationErr
     case let error as UnexpectedAnswer:
         return .unreachable("\(operation): unexpected answer: \(error.detail)")
     case is CancellationError:
-        return .unreachable("\(operation): cancelled")
+        return .unreachable("\(operation): the connection attempt was abandoned (another call timed out on it)")
     case let error as PostgresTransactionError:
         let inner = error.beginError ?? error.closureError ?? error.commitError ?? error.rollbackError
         return inner.map { coordinationError($0, operation: operation) }

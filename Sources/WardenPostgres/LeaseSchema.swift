@@ -36,8 +36,14 @@ enum LeaseSchema {
     static var currentVersion: Int { migrations.count }
 
     /// Brings the database to `currentVersion` on `connection` (which is closed afterwards by
-    /// the caller either way: an error leaves the transaction to die with it).
+    /// the caller either way: an error leaves the transaction to die with it). A database
+    /// already at `currentVersion` (every start but the first) is answered by one statement,
+    /// without the transaction and its lock.
     static func migrate(on connection: PostgresConnection, logger: Logger, driverLogger: Logger) async throws {
+        if let found = try await recordedVersion(on: connection, driverLogger: driverLogger) {
+            guard found <= currentVersion else { throw SchemaTooNew(found: found, known: currentVersion) }
+            if found == currentVersion { return }
+        }
         try await connection.query("BEGIN", logger: driverLogger)
         try await connection.query("SELECT pg_advisory_xact_lock(\(advisoryLockKey))", logger: driverLogger)
         try await connection.query(
@@ -71,5 +77,20 @@ enum LeaseSchema {
                 """, logger: driverLogger)
         }
         try await connection.query("COMMIT", logger: driverLogger)
+    }
+
+    /// The version `warden_schema` records, nil when there is no such table (or no row) yet.
+    private static func recordedVersion(on connection: PostgresConnection, driverLogger: Logger) async throws -> Int? {
+        do {
+            var found: Int?
+            for try await version in try await connection.query(
+                "SELECT version FROM warden_schema", logger: driverLogger
+            ).decode(Int.self) {
+                found = version
+            }
+            return found
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P01" {
+            return nil  // undefined_table: a database never prepared
+        }
     }
 }

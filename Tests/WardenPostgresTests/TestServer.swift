@@ -24,6 +24,19 @@ enum TestServer {
         "WARDEN_TEST_POSTGRES_\($0)"
     }
 
+    /// What a call may take beyond its deadline in these tests: the whole test run on two cores
+    /// keeps the cooperative pool busy for seconds at a time (processes waited for, CPU-bound
+    /// suites; seen: 4 s per await), and the deadline's timer and the caller wait for a thread
+    /// like everything else. A hang, the failure these bounds catch, is unbounded.
+    static let schedulingSlack = Duration.seconds(20)
+
+    /// The deadline of calls that are expected to succeed: far above a healthy answer (ms), so
+    /// a starved test run does not turn them into timeouts.
+    static let patientTimeout = Duration.seconds(60)
+
+    /// Leases that must still run when the test's next statement arrives, however late.
+    static let longLease = Duration.seconds(120)
+
     static var isAvailable: Bool { variables.allSatisfy { environment[$0] != nil } }
 
     static var password: String { environment["WARDEN_TEST_POSTGRES_PASSWORD"] ?? "" }
@@ -51,7 +64,7 @@ enum TestServer {
 
     static func makeLease(
         scope: String = randomScope(), settings: PostgresSettings = settings, password: String = password,
-        timeout: Duration = .seconds(5)
+        timeout: Duration = patientTimeout
     ) -> PostgresLeaderLease {
         PostgresLeaderLease(
             settings: settings, password: password, scope: scope, operationTimeout: timeout, logger: logger)
@@ -123,7 +136,7 @@ func withServer<Value>(exclusive: Bool = false, _ body: () async throws -> Value
 /// Runs `body` with `count` prepared leases on one fresh scope (as many wardens), shutting
 /// them down afterwards.
 func withLeases(
-    _ count: Int, exclusive: Bool = false, timeout: Duration = .seconds(5),
+    _ count: Int, exclusive: Bool = false, timeout: Duration = TestServer.patientTimeout,
     _ body: ([PostgresLeaderLease]) async throws -> Void
 ) async throws {
     try await withServer(exclusive: exclusive) {
@@ -142,9 +155,25 @@ func withLeases(
 
 /// `withLeases` with one lease.
 func withLease(
-    exclusive: Bool = false, timeout: Duration = .seconds(5), _ body: (PostgresLeaderLease) async throws -> Void
+    exclusive: Bool = false, timeout: Duration = TestServer.patientTimeout,
+    _ body: (PostgresLeaderLease) async throws -> Void
 ) async throws {
     try await withLeases(1, exclusive: exclusive, timeout: timeout) { try await body($0[0]) }
+}
+
+/// A call that should succeed on a lease with a short deadline: tried again (up to five times)
+/// when it misses the deadline, which a starved test run can make it do although the server
+/// answers. Any other error is thrown at once.
+func eventually<Value>(_ body: () async throws -> Value) async throws -> Value {
+    var attempt = 1
+    while true {
+        do {
+            return try await body()
+        } catch let error as CoordinationError {
+            guard case .unreachable = error, attempt < 5 else { throw error }
+            attempt += 1
+        }
+    }
 }
 
 /// Asserts that `body` throws `.unreachable`, and returns how long it took.
