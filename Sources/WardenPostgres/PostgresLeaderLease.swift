@@ -18,7 +18,9 @@ import Warden
 /// daemon only calls `shutdown()` when it stops.
 ///
 /// Every statement except `prepare()`'s is one implicit transaction, so concurrent calls can
-/// share the connection (PostgresNIO queues them).
+/// share the connection (PostgresNIO queues them). Each call ends within `operationTimeout`,
+/// connecting included, and is not cut short by the caller's cancellation (a clean stop's
+/// `release` runs in a cancelled task).
 public final class PostgresLeaderLease: LeaderLease {
     private let scope: String
     private let operationTimeout: Duration
