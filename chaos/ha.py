@@ -14,18 +14,22 @@ Scenarios (each on a fresh emulator and a fresh database; warden-a starts first 
             allowance below) of the kill, measured to its `leader-acquired` and to its first
             write; every fault before and after healed; no write from the killed warden after the
             kill (but the create it had in flight); restarted, it stands by
-  sigstop   SIGSTOP of the leader beyond its lease, then SIGCONT: the standby takes over; the old
-            leader writes nothing after SIGCONT, logs `leader-lost` and ends as standby; faults
-            injected while it was stopped healed by the new leader
+  sigstop   SIGSTOP of the leader beyond its lease (in the middle of a heal), then SIGCONT: the
+            standby takes over; the old leader writes nothing after SIGCONT, logs `leader-lost`
+            and ends as standby; faults injected while it was stopped healed by the new leader.
+            Then the same for the new leader stopped while a create of its heal waits for its
+            retry (answered 429, Retry-After 3 s): after SIGCONT it must not send it
   postgres  PostgreSQL stopped for longer than the lease, then started; then a quick restart:
             both wardens stay up (same processes), log `coordination-unreachable`; no write later
             than 2/3 lease + a request timeout after the stop; leadership resumes once the
             database is back and the faults injected meanwhile are healed
   cutoff    the standby cut off (connections refused) for a lease: nothing changes; then the
-            leader cut off (a silent network): it stops writing at its self-fence deadline
-            (2/3 lease after the cut), the other takes over within the bound; restored, the
-            cut-off warden ends as standby (the other holds and renews the lease, so the lease
-            cannot come back to it)
+            leader cut off (a silent network) in the middle of a heal: it stops writing at its
+            self-fence deadline (2/3 lease after the cut), the other takes over within the
+            bound; restored, the cut-off warden ends as standby (the other holds and renews the
+            lease, so the lease cannot come back to it). Then the new leader cut off while a
+            create waits for its retry (429, Retry-After 8 s): it must not send it past its
+            deadline
 
 Every scenario checks, continuously and at the end: never two non-terminal streaming jobs on
 one table (snapshots every 0.25 s, then the jobs' lifetimes), every injected fault healed,
@@ -306,6 +310,19 @@ class Cluster:
         self.wait_for(sent, 2 * POLL * 1.1 + 3, "the leader's first creates to reach the emulator", period=0.02)
         return faults
 
+    def create_in_retry(self, instance: str, retry_after: int) -> float:
+        """Fails one job with its recreate answered 429 + Retry-After `retry_after` s (a create is
+        retried after 429: it was not processed) and returns when `instance`'s 429 was logged:
+        the write passed its `mayWrite` check and waits to be sent again."""
+        self.emulator.admin("POST", "/_emulator/faults", {"count": 1, "status": 429, "retryAfterSeconds": retry_after,
+                                                          "method": "POST", "pathPrefix": "/jobs",
+                                                          "pathPattern": "/jobs$"})
+        mark = time.time()
+        self.inject(1, kinds=("fail",))
+        found = self.wait_for(lambda: [t for t, r in self.writes(instance, after=mark) if r.get("status") == 429],
+                              2 * POLL * 1.1 + 3, f"{instance}'s create to be answered 429", period=0.02)
+        return found[0]
+
     def wait_healed(self, faults, timeout, what="the faults healed"):
         self.wait_for(lambda: all(f["healed"] is not None for f in faults), timeout, what, period=0.1)
 
@@ -534,9 +551,32 @@ def scenario_sigstop(c: Cluster):
           f"{len(c.writes(leader, after=stopped + END_SLACK, before=continued))}")
     for t, r in late:
         c.violation(f"{leader} wrote after SIGCONT: {r['method']} {r['route']} {t - continued:.2f}s after")
+    # 2. the new leader stopped while a create of its heal waits to be sent again (answered 429
+    # with Retry-After 3 s): when it continues, its deadline has passed and it must not send it
+    leader, standby = standby, leader
+    answered = c.create_in_retry(leader, 3)
+    stopped2 = c.nodes[leader].freeze()
+    c.say(f"{leader} stopped (SIGSTOP) {stopped2 - answered:.2f}s after its create was answered 429 "
+          f"(Retry-After 3 s)")
+    acquired2 = c.takeover(standby, stopped2, "the second SIGSTOP")
+    c.wait_for(lambda: time.time() >= max(stopped2 + 1.5 * LEASE, acquired2 + 1.0), 3 * LEASE, "the stop to last")
+    c.nodes[leader].warden.thaw()
+    continued2 = time.time()
+    c.say(f"{leader} continued (SIGCONT) after {continued2 - stopped2:.1f}s stopped")
+    c.event(leader, "standby", continued2, LEASE + 2, f"{leader} to stand by after SIGCONT")
+    c.wait_healed(c.faults, HEAL, "the fault healed by the new leader")
+    late2 = c.writes(leader, after=continued2)
+    c.say(f"{leader}'s writes after SIGCONT: {len(late2)}"
+          + (" (" + ", ".join(f"{r['method']} {r['route']} {r.get('status')} at +{t - continued2:.2f}s"
+                              for t, r in late2) + ")" if late2 else ""))
+    for t, r in late2:
+        c.violation(f"{leader} wrote after SIGCONT ({t - continued2:.2f}s after, {t - acquired2:.2f}s after "
+                    f"{standby} took the lease): {r['method']} {r['route']} -> {r.get('status')}: a write that "
+                    f"passed its lease check before the stop (waiting for its retry) was sent without asking again")
     c.final_checks(expected_leader=standby)
     return f"takeover {acquired - stopped:.2f}s, first write {first - stopped:.2f}s after the SIGSTOP; " \
-           f"{len(late)} writes by the old leader after SIGCONT"
+           f"{len(late)} writes by the old leader after SIGCONT; stopped in a Retry-After wait: takeover " \
+           f"{acquired2 - stopped2:.2f}s, {len(late2)} writes after SIGCONT"
 
 
 def sent_at(t: float, record: dict, held: bool) -> float:
@@ -675,10 +715,34 @@ def scenario_cutoff(c: Cluster):
     c.wait_healed(c.inject(2), HEAL, "faults after the restore healed")
     if c.writes(leader, after=cut + FENCE + HOLD + END_SLACK):
         c.violation(f"the restored {leader} wrote")
+    # 3. the new leader cut off while a create of its heal waits to be sent again (answered 429
+    # with Retry-After 8 s): its self-fence deadline (at most 2/3 lease after the cut) and the
+    # lease's expiry come first; it must not send it
+    leader, standby = standby, leader
+    answered = c.create_in_retry(leader, 8)
+    cut3 = time.time()
+    c.nodes[leader].proxy.sever("blackhole")
+    c.say(f"{leader} cut off (silent) {cut3 - answered:.2f}s after its create was answered 429 (Retry-After 8 s)")
+    acquired3 = c.takeover(standby, cut3, "the cut in a Retry-After wait")
+    c.wait_for(lambda: time.time() >= answered + 8 + REQUEST_TIMEOUT + 1, 12, "the Retry-After to pass")
+    late3 = c.writes(leader, after=cut3 + FENCE + END_SLACK)
+    c.say(f"{leader}'s writes past its self-fence deadline: {len(late3)}"
+          + (" (" + ", ".join(f"{r['method']} {r['route']} {r.get('status')} at +{t - cut3:.2f}s from the cut"
+                              for t, r in late3) + ")" if late3 else ""))
+    for t, r in late3:
+        c.violation(f"{leader} wrote {t - cut3:.2f}s after it was cut off (self-fence deadline at most {FENCE:g}s; "
+                    + (f"{t - acquired3:.2f}s after {standby} took the lease" if t > acquired3 else
+                       "before the takeover") + f"): {r['method']} {r['route']} -> {r.get('status')}: a write that "
+                    "passed its lease check before the deadline (waiting for its retry) was sent without asking again")
+    restored3 = time.time()
+    c.nodes[leader].proxy.restore()
+    c.event(leader, "standby", restored3, LEASE + 2, f"the restored {leader} to stand by")
+    c.wait_healed(c.faults, HEAL, "the fault healed by the new leader")
     c.final_checks(expected_leader=standby)
     return f"takeover {acquired - cut:.2f}s, first write sent {first - cut:.2f}s after the cut; the cut-off leader " \
            f"sent {len(writes_cut)} writes after the cut" + (f", the last at {max(sent):+.2f}s" if sent else "") + \
-           f", leader-lost at {lost - cut:.2f}s"
+           f", leader-lost at {lost - cut:.2f}s; cut in a Retry-After wait: takeover {acquired3 - cut3:.2f}s, " \
+           f"{len(late3)} writes past the deadline"
 
 
 SCENARIOS = {"kill": scenario_kill, "sigstop": scenario_sigstop, "postgres": scenario_postgres,
