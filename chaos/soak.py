@@ -349,7 +349,7 @@ class Soak:
         try:
             return json.loads(data)
         except ValueError as error:
-            self.violations.add("state-file", f"{warden.tag}'s state file does not parse: {error}")
+            self.violations.add("state-file", (f"{warden.tag}'s " if self.ha else "") + f"state file does not parse: {error}")
             return None
 
     def checker(self):
