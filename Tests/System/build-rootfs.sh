@@ -9,8 +9,9 @@ ROOTFS=${1:?usage: build-rootfs.sh ROOTFS}
 SUITE=bookworm
 # procps: /bin/kill for the unit's ExecReload= (polaris-warden Depends on it; a minbase system
 # lacks it). rsyslog: the alerting case (installed disabled; that case enables it). The list is
-# the cache key: a changed list rebuilds the rootfs.
-INCLUDE=systemd,systemd-sysv,dbus,libsystemd0,procps,rsyslog
+# the cache key: a changed list rebuilds the rootfs. libpq5: the daemon links libpq (highAvailability)
+# dynamically; the .deb Depends on it, which `dpkg -i` does not fetch.
+INCLUDE=systemd,systemd-sysv,dbus,libsystemd0,procps,rsyslog,libpq5
 STAMP=".polaris-rootfs-ok"
 
 if [ -x "$ROOTFS/lib/systemd/systemd" ] && [ "$(cat "$ROOTFS/$STAMP" 2>/dev/null)" = "$SUITE $INCLUDE" ]; then
