@@ -1022,9 +1022,10 @@ class Soak:
         for warden in self.wardens:
             # with CHAOS_HA=1 each warden's requests (by User-Agent), per process of that warden
             own = records if not self.ha else [r for r in records if r.get("userAgent") == harness.user_agent(warden.tag)]
-            self.check_rate(own, self.starts[warden.tag], limit, f"{warden.tag}: " if self.ha else "")
+            continued = [d["continued"] for d in self.disruptions if d["instance"] == warden.tag and d["continued"]]
+            self.check_rate(own, self.starts[warden.tag], limit, f"{warden.tag}: " if self.ha else "", continued)
 
-    def check_rate(self, records, incarnations, limit, who=""):
+    def check_rate(self, records, incarnations, limit, who="", continued=()):
         bounds = incarnations + [float("inf")]
         for index in range(len(incarnations)):
             stamps = [harness.parse_ts(r["timestamp"]) for r in records
@@ -1039,8 +1040,12 @@ class Soak:
                             if t[0] <= stamps[high] and (t[1] is None or t[1] >= stamps[low]))
                 self.max_window = max(self.max_window, count - extra)
                 if count > limit + extra:
+                    woke = [c for c in continued if c - 0.1 <= stamps[low] <= c + 1.0]
                     self.violations.add("rate", f"{who}{count} requests within 1 s (limit {limit:g} + {extra} delayed) "
-                                                f"at {stamps[low]:.3f}")
+                                                f"at {stamps[low]:.3f}"
+                                        + (f", {stamps[low] - woke[0]:.2f}s after its SIGCONT (what waited in its "
+                                           f"rate limiter while it was stopped went at once, with a full burst)"
+                                           if woke else ""))
                     break
 
     # ---------------------------------------------------------------------------------------
