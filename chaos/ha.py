@@ -160,24 +160,35 @@ class Cluster:
         self.work = harness.workdir(f"warden-ha-{name}-")
         self.key = harness.new_api_key()
         self.violations: list[str] = []
+        self.nodes: dict[str, Node] = {}
+        self.emulator = None
+        self.checker = None
+        self.stop_checker = threading.Event()
+        self.records: dict[str, dict] = {}
+        self.lock = threading.Lock()
+        self.t0 = time.time()
+
+    def start(self):
+        """Everything but the wardens' processes (close() undoes what was done of it)."""
+        pg, name = self.pg, self.name
         self.warden_bin, emulator_bin = BINARIES
         # each scenario its own database: a fresh lease (epoch 1) and no fleet state from the last
         self.database = f"ha_{name}_{secrets.token_hex(3)}"
+        self.database_made = False
         harness.postgres_ctl(pg, "psql", "-c", f'CREATE DATABASE "{self.database}" OWNER "{pg["user"]}"')
+        self.database_made = True
         self.emulator = harness.Emulator(emulator_bin, self.work, self.key, seed_jobs=JOBS, start_delay=START_DELAY)
         self.tables = [f"{harness.SEED_TABLE_PREFIX}{i}" for i in range(JOBS)]
         self.config = harness.warden_config(
             self.emulator.port, self.tables, POLL, rate=RATE, timeout=REQUEST_TIMEOUT,
             supervisor_extra={"unhealthyThreshold": 1, "healthyThreshold": 2, "maxConcurrentActions": MAX_CONCURRENT})
-        self.nodes = {instance: Node(self, instance) for instance in INSTANCES}
-        self.records: dict[str, dict] = {}
         self.faults: list[dict] = []
+        for instance in INSTANCES:
+            self.nodes[instance] = Node(self, instance)
         self.snapshots = 0
         # (from, to, seconds): writes completing in [from, to] may end that long after their
         # warden's leadership (a request held at the emulator when its warden died)
         self.in_flight: list[tuple[float, float, float]] = []
-        self.lock = threading.Lock()
-        self.stop_checker = threading.Event()
         self.checker = threading.Thread(target=self._check_loop, daemon=True)
         self.checker.start()
         self.t0 = time.time()
@@ -440,20 +451,23 @@ class Cluster:
 
     def close(self, keep: bool):
         self.stop_checker.set()
-        self.checker.join(timeout=5)
+        if self.checker is not None:
+            self.checker.join(timeout=5)
         for node in self.nodes.values():
             try:
                 node.close()
             except Exception as error:
                 print(f"ha: [{self.name}] closing {node.instance}: {error}", flush=True)
-        try:
-            self.emulator.stop()
-        except Exception:
-            pass
-        try:
-            harness.postgres_ctl(self.pg, "psql", "-c", f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-        except Exception as error:
-            print(f"ha: [{self.name}] dropping {self.database}: {error}", flush=True)
+        if self.emulator is not None:
+            try:
+                self.emulator.stop()
+            except Exception:
+                pass
+        if getattr(self, "database_made", False):
+            try:
+                harness.postgres_ctl(self.pg, "psql", "-c", f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            except Exception as error:
+                print(f"ha: [{self.name}] dropping {self.database}: {error}", flush=True)
         if keep:
             print(f"ha: [{self.name}] work directory kept: {self.work}", flush=True)
         else:
@@ -536,8 +550,8 @@ def scenario_sigstop(c: Cluster):
     c.inject(1)
     # beyond its lease: at least 1.5 leases, and a moment after the takeover
     c.wait_for(lambda: time.time() >= max(stopped + 1.5 * LEASE, acquired + 1.0), 3 * LEASE, "the stop to last")
+    continued = time.time()  # before the signal: it sends at once when it continues
     c.nodes[leader].warden.thaw()
-    continued = time.time()
     c.say(f"{leader} continued (SIGCONT) after {continued - stopped:.1f}s stopped")
     lost = c.event(leader, "leader-lost", continued, LEASE + 2, f"{leader} to log leader-lost after SIGCONT")
     back = c.event(leader, "standby", continued, LEASE + 2, f"{leader} to stand by after SIGCONT")
@@ -560,8 +574,8 @@ def scenario_sigstop(c: Cluster):
           f"(Retry-After 3 s)")
     acquired2 = c.takeover(standby, stopped2, "the second SIGSTOP")
     c.wait_for(lambda: time.time() >= max(stopped2 + 1.5 * LEASE, acquired2 + 1.0), 3 * LEASE, "the stop to last")
-    c.nodes[leader].warden.thaw()
     continued2 = time.time()
+    c.nodes[leader].warden.thaw()
     c.say(f"{leader} continued (SIGCONT) after {continued2 - stopped2:.1f}s stopped")
     c.event(leader, "standby", continued2, LEASE + 2, f"{leader} to stand by after SIGCONT")
     c.wait_healed(c.faults, HEAL, "the fault healed by the new leader")
@@ -769,6 +783,7 @@ def main():
         began = time.time()
         try:
             cluster = Cluster(name, pg, random.Random(f"{seed}-{name}"))
+            cluster.start()
             summary = SCENARIOS[name](cluster)
             failed = bool(cluster.violations)
             results[name] = ("FAIL" if failed else "ok", summary, cluster.violations)

@@ -713,8 +713,8 @@ class Soak:
 
     def continue_frozen(self):
         frozen, self.frozen = self.frozen, None
+        self.disruptions[-1]["continued"] = time.time()  # before the signal: it may send at once
         frozen["warden"].thaw()
-        self.disruptions[-1]["continued"] = time.time()
 
     def ha_allowance(self, stopped):
         """Settle time while a takeover may still be pending when the faults stop: the rest of
