@@ -7,7 +7,8 @@ SWIFT ?= swift
 export PATH := /opt/swift/usr/bin:$(PATH)
 
 # procps: /bin/kill, which `systemd-analyze verify` looks for (the unit's ExecReload=).
-DEB_PACKAGES := libsystemd-dev pkg-config systemd util-linux procps
+# libpq-dev: PostgreSQL's C client, for `highAvailability` (the CLibPQ module; runtime libpq5).
+DEB_PACKAGES := libsystemd-dev libpq-dev pkg-config systemd util-linux procps
 # The tests' Python: Debian's interpreter and modules; the venv adds only what Debian lacks.
 # postgresql-15: the HA tests' private server (scripts/with-postgres.sh).
 TEST_DEB_PACKAGES := python3 python3-venv python3-jsonschema postgresql-15

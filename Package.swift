@@ -29,16 +29,20 @@ let package = Package(
         // The optional Prometheus endpoint (`run --metrics-address`): metric types and the text exposition.
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
-        // `highAvailability`: the leader lease and the fleet's shared state in PostgreSQL.
-        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
-        // TLS to PostgreSQL (`tls`: require / verify-full); already in the graph through the HTTP client.
-        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
             name: "CSystemd",
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
+        ),
+        // libpq, PostgreSQL's C client, for `highAvailability` (WardenPostgres); the runtime is
+        // Debian's libpq5, linked dynamically. Not a Swift driver: postgres-nio and its
+        // NIOFoundationCompat pull the whole of Foundation and ICU (+47 MiB) into the daemon.
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
         ),
         // The two platform edges every module touches: the one injected clock and the one way to
         // read and atomically write files.
@@ -97,13 +101,9 @@ let package = Package(
         .target(
             name: "WardenPostgres",
             dependencies: [
+                "CLibPQ",
                 "Warden",
-                "WardenPlatform",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // The scripted demo: the real warden against an in-process emulator. A library of its

@@ -10,7 +10,7 @@
 #   make binary-size                                the release polaris-warden's bytes per module
 
 # python3: bench/ and chaos/ use only its standard library.
-BENCH_DEB_PACKAGES := libsystemd-dev pkg-config python3
+BENCH_DEB_PACKAGES := libsystemd-dev libpq-dev pkg-config python3
 # The same flags as the .deb build (mk/packaging.mk), so both share one release build.
 BENCH_RELEASE_FLAGS := -c release --static-swift-stdlib --scratch-path .build-release
 BENCH_ARGS ?=

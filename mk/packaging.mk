@@ -1,7 +1,7 @@
 # Debian packages and system tests under a real systemd (docs/packaging.md).
 # Included by the top-level Makefile (`-include mk/*.mk`).
 
-PACKAGING_DEB_PACKAGES := debhelper dpkg-dev lintian fakeroot libsystemd-dev pkg-config
+PACKAGING_DEB_PACKAGES := debhelper dpkg-dev lintian fakeroot libsystemd-dev libpq-dev pkg-config
 SYSTEM_TEST_DEB_PACKAGES := systemd-container debootstrap util-linux curl jq
 
 DEB_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' packaging/debian/changelog)

@@ -4,17 +4,15 @@ import Synchronization
 struct DeadlineExpired: Error {}
 
 /// Runs `work` in a task of its own and answers with its result, or with `DeadlineExpired` once
-/// `timeout` has passed, whichever comes first. The caller never waits for the loser: a query on
-/// a connection whose peer went silent (a severed TCP proxy) does not end when its task is
-/// cancelled, and even closing a TLS connection can wait for the peer's close_notify. So on
-/// expiry `work` is cancelled, `onExpiry` runs (it closes the connection `work` talks over,
-/// which makes `work` fail soon) and `work` is left to end alone.
+/// `deadline` has passed, whichever comes first. The caller never waits for the loser. libpq's
+/// work (`PQConnection`) ends by the same deadline on its own, closing its connection; this
+/// answers in time even when that work cannot start or stop in time: a host name lookup that
+/// libpq does synchronously, or the work queued behind one that hangs in it.
 ///
-/// The caller's cancellation does not cut the call short: it ends by `timeout` anyway, and a
+/// The caller's cancellation does not cut the call short: it ends by `deadline` anyway, and a
 /// clean stop's `release` typically runs in a task that is already cancelled.
 func withDeadline<Value: Sendable>(
-    _ timeout: Duration,
-    onExpiry: @escaping @Sendable () async -> Void,
+    _ deadline: ContinuousClock.Instant,
     _ work: @escaping @Sendable () async throws -> Value
 ) async throws -> Value {
     let first = FirstAnswer<Value>()
@@ -26,10 +24,9 @@ func withDeadline<Value: Sendable>(
         }
     }
     let timer = Task {
-        do { try await Task.sleep(for: timeout) } catch { return }
+        do { try await Task.sleep(until: deadline, clock: .continuous) } catch { return }
         if first.answer(.failure(DeadlineExpired())) {
             worker.cancel()
-            await onExpiry()
         }
     }
     defer { timer.cancel() }

@@ -1,6 +1,3 @@
-import NIOCore
-import NIOSSL
-import PostgresNIO
 import Warden
 
 /// The schema in the database is newer than the migrations this build knows.
@@ -17,8 +14,8 @@ struct UnexpectedAnswer: Error {
 /// How a failed call is reported: `.unreachable` when trying again later can help (no answer,
 /// connection lost, server starting or shutting down), `.misconfigured` when it cannot
 /// (authentication, a missing database, TLS refused or unverifiable, a schema newer than ours).
-/// Messages are built from the server's primary message, the SQLSTATE and the network error:
-/// never from the configuration (the password lives there) nor from bound values.
+/// Messages are built from the server's primary message, the SQLSTATE and libpq's own text:
+/// never from the connection parameters (the password is one) nor from bound values.
 func coordinationError(_ error: any Error, operation: String) -> CoordinationError {
     switch error {
     case let error as CoordinationError:
@@ -29,14 +26,8 @@ func coordinationError(_ error: any Error, operation: String) -> CoordinationErr
                 + "knows (\(error.known)); upgrade polaris-warden")
     case let error as UnexpectedAnswer:
         return .unreachable("\(operation): unexpected answer: \(error.detail)")
-    case is CancellationError:
-        return .unreachable("\(operation): the connection attempt was abandoned (another call timed out on it)")
-    case let error as PostgresTransactionError:
-        let inner = error.beginError ?? error.closureError ?? error.commitError ?? error.rollbackError
-        return inner.map { coordinationError($0, operation: operation) }
-            ?? .unreachable("\(operation): transaction failed")
-    case let error as PSQLError:
-        return psqlError(error, operation: operation)
+    case let error as LibPQError:
+        return libpqError(error, operation: operation)
     default:
         return .unreachable("\(operation): \(error)")
     }
@@ -44,39 +35,52 @@ func coordinationError(_ error: any Error, operation: String) -> CoordinationErr
 
 /// True when `error` is the server's answer to a statement (the connection is still good).
 func isServerAnswer(_ error: any Error) -> Bool {
-    guard let error = error as? PSQLError, error.code == .server else { return false }
-    let state = error.serverInfo?[.sqlState] ?? ""
+    guard case .server(let state, _) = error as? LibPQError else { return false }
     return !(state.hasPrefix("08") || state.hasPrefix("57"))
 }
 
-private func psqlError(_ error: PSQLError, operation: String) -> CoordinationError {
-    switch error.code {
-    case .server:
-        let state = error.serverInfo?[.sqlState] ?? "?????"
-        let message = error.serverInfo?[.message] ?? "no message"
-        let text = "\(operation): \(message) (SQLSTATE \(state))"
-        // Classes 08 connection, 40 rolled back, 53 resources, 55 object state (lock not
-        // available), 57 operator intervention (shutting down, starting up), 58 system, XX
-        // internal: another attempt may succeed. Everything else (28 authentication, 3D no such
-        // database, 42 privileges or a missing table, ...) needs an operator.
-        let transient = ["08", "40", "53", "55", "57", "58", "XX"]
-        return transient.contains(where: { state.hasPrefix($0) }) ? .unreachable(text) : .misconfigured(text)
-    case .sslUnsupported:
-        return .misconfigured("\(operation): the server does not offer TLS (tls: \"disable\" to connect without)")
-    case .unsupportedAuthMechanism, .authMechanismRequiresPassword, .saslError:
-        return .misconfigured("\(operation): authentication failed (\(error.code))")
-    case .connectionError:
-        if let underlying = error.underlying, isTLSVerificationFailure(underlying) {
-            return .misconfigured("\(operation): TLS handshake failed: \(underlying)")
-        }
-        return .unreachable("\(operation): \(error.underlying.map { "\($0)" } ?? "connection failed")")
-    default:
-        // Connection closed or reset, unexpected bytes on the wire (not a PostgreSQL server?).
-        return .unreachable("\(operation): connection failed (\(error.code))")
+private func libpqError(_ error: LibPQError, operation: String) -> CoordinationError {
+    switch error {
+    case .timedOut:
+        return .unreachable("\(operation) timed out")
+    case .server(let state, let message), .connect(let state?, let message, _):
+        return bySQLState(state, "\(operation): \(message) (SQLSTATE \(state))")
+    case .connectionLost(let message):
+        return .unreachable("\(operation): connection lost: \(message)")
+    case .connect(nil, let message, let needsPassword):
+        return connectFailure(message, needsPassword: needsPassword, operation: operation)
     }
 }
 
-private func isTLSVerificationFailure(_ error: any Error) -> Bool {
-    if let error = error as? NIOSSLError, case .handshakeFailed = error { return true }
-    return error is NIOSSLExtraError
+/// Classes 08 connection, 40 rolled back, 53 resources (too many connections), 55 object state
+/// (lock not available), 57 operator intervention (shutting down, starting up), 58 system, XX
+/// internal: another attempt may succeed. Everything else (28 authentication, 3D no such
+/// database, 42 privileges or a missing table, ...) needs an operator.
+private func bySQLState(_ state: String, _ text: String) -> CoordinationError {
+    let transient = ["08", "40", "53", "55", "57", "58", "XX"]
+    return transient.contains(where: { state.hasPrefix($0) }) ? .unreachable(text) : .misconfigured(text)
+}
+
+/// A connection attempt that failed without the server's refusal (no SQLSTATE), classified
+/// from libpq's message. libpq's messages are English here: it translates only when the
+/// program set a locale (setlocale), which the daemon never does.
+private func connectFailure(_ message: String, needsPassword: Bool, operation: String) -> CoordinationError {
+    if needsPassword {
+        return .misconfigured("\(operation): the server asks for a password and none was given")
+    }
+    let lowered = message.lowercased()
+    if lowered.contains("server does not support ssl") {
+        return .misconfigured("\(operation): the server does not offer TLS (tls: \"disable\" to connect without)")
+    }
+    // The handshake refused (SSL_ERROR_SSL: "SSL error: certificate verify failed", a protocol
+    // mismatch), the certificate's name, a missing trust-root file. Not "SSL SYSCALL error":
+    // the socket failed under the handshake.
+    if lowered.contains("ssl error:") || lowered.contains("certificate") {
+        return .misconfigured("\(operation): TLS handshake failed: \(message)")
+    }
+    if lowered.contains("authentication") || lowered.contains("password") {
+        return .misconfigured("\(operation): authentication failed: \(message)")
+    }
+    // Refused, unreachable, reset, a name that does not resolve (yet).
+    return .unreachable("\(operation): \(message)")
 }

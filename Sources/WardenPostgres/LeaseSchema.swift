@@ -1,5 +1,4 @@
 import Logging
-import PostgresNIO
 
 /// The tables the lease needs, as numbered migrations. `warden_schema` records the version the
 /// database is at; `prepare()` runs the missing migrations in one transaction that first takes
@@ -36,61 +35,59 @@ enum LeaseSchema {
     static var currentVersion: Int { migrations.count }
 
     /// Brings the database to `currentVersion` on `connection` (which is closed afterwards by
-    /// the caller either way: an error leaves the transaction to die with it). A database
-    /// already at `currentVersion` (every start but the first) is answered by one statement,
-    /// without the transaction and its lock.
-    static func migrate(on connection: PostgresConnection, logger: Logger, driverLogger: Logger) async throws {
-        if let found = try await recordedVersion(on: connection, driverLogger: driverLogger) {
+    /// the caller either way: an error leaves the transaction to die with it), by `deadline`. A
+    /// database already at `currentVersion` (every start but the first) is answered by one
+    /// statement, without the transaction and its lock.
+    static func migrate(on connection: PQConnection, deadline: ContinuousClock.Instant, logger: Logger) throws {
+        if let found = try recordedVersion(on: connection, deadline: deadline) {
             guard found <= currentVersion else { throw SchemaTooNew(found: found, known: currentVersion) }
             if found == currentVersion { return }
         }
-        try await connection.query("BEGIN", logger: driverLogger)
-        try await connection.query("SELECT pg_advisory_xact_lock(\(advisoryLockKey))", logger: driverLogger)
-        try await connection.query(
+        _ = try connection.execute("BEGIN", deadline: deadline)
+        _ = try connection.execute("SELECT pg_advisory_xact_lock($1)", [.int64(advisoryLockKey)], deadline: deadline)
+        _ = try connection.execute(
             """
             CREATE TABLE IF NOT EXISTS warden_schema (
                 singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
                 version integer NOT NULL,
                 updated_at timestamptz NOT NULL
             )
-            """, logger: driverLogger)
-        var found = 0
-        for try await version in try await connection.query(
-            "SELECT version FROM warden_schema", logger: driverLogger
-        ).decode(Int.self) {
-            found = version
-        }
+            """, deadline: deadline)
+        let found = try version(in: connection.execute("SELECT version FROM warden_schema", deadline: deadline)) ?? 0
         guard found <= currentVersion else {
             throw SchemaTooNew(found: found, known: currentVersion)
         }
         for version in (found + 1)..<(currentVersion + 1) {
             for statement in migrations[version - 1] {
-                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: driverLogger)
+                _ = try connection.execute(statement, deadline: deadline)
             }
             logger.info("coordination database schema migrated", metadata: ["version": "\(version)"])
         }
         if found < currentVersion {
-            try await connection.query(
+            _ = try connection.execute(
                 """
-                INSERT INTO warden_schema (singleton, version, updated_at) VALUES (true, \(currentVersion), now())
+                INSERT INTO warden_schema (singleton, version, updated_at) VALUES (true, $1, now())
                 ON CONFLICT (singleton) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at
-                """, logger: driverLogger)
+                """, [.int64(Int64(currentVersion))], deadline: deadline)
         }
-        try await connection.query("COMMIT", logger: driverLogger)
+        _ = try connection.execute("COMMIT", deadline: deadline)
     }
 
     /// The version `warden_schema` records, nil when there is no such table (or no row) yet.
-    private static func recordedVersion(on connection: PostgresConnection, driverLogger: Logger) async throws -> Int? {
+    private static func recordedVersion(on connection: PQConnection, deadline: ContinuousClock.Instant) throws -> Int? {
         do {
-            var found: Int?
-            for try await version in try await connection.query(
-                "SELECT version FROM warden_schema", logger: driverLogger
-            ).decode(Int.self) {
-                found = version
-            }
-            return found
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P01" {
+            return try version(in: connection.execute("SELECT version FROM warden_schema", deadline: deadline))
+        } catch LibPQError.server(let state, _) where state == "42P01" {
             return nil  // undefined_table: a database never prepared
         }
+    }
+
+    /// The version in `SELECT version FROM warden_schema`'s answer (the last row's), nil when none.
+    private static func version(in rows: [Row]) throws -> Int? {
+        guard let row = rows.last else { return nil }
+        guard let version = row.text(0).flatMap({ Int($0) }) else {
+            throw UnexpectedAnswer(detail: "warden_schema.version is not a number")
+        }
+        return version
     }
 }

@@ -285,8 +285,8 @@ struct PostgresLeaderLeaseTests {
         }
     }
 
-    /// Everything the lease and PostgresNIO log (down to debug, the driver's floor) while it
-    /// connects, fails to authenticate and stores a document: the password is never in it.
+    /// Everything the lease logs (down to trace) while it connects, fails to authenticate and
+    /// stores a document: the password is never in it.
     @Test func passwordNeverReachesTheLogs() async throws {
         try await withServer {
             let captured = CapturedLogs()
