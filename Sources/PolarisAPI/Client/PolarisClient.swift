@@ -41,17 +41,30 @@ public final class PolarisClient: Sendable {
     private let observer: (@Sendable (Exchange) -> Void)?
     /// The one clock (`WardenPlatform`), shared with the rate limiter and the token provider.
     public let clock: any WallClock
+    /// Asked right before each attempt of a write is sent (`gated(by:)`); nil: always send.
+    private let sendGate: (@Sendable () async -> Bool)?
 
     /// - Parameter clock: the daemon's one clock; a test's `ManualClock` makes the rate limiter,
     ///   token refresh and retry backoff wait until the test advances it.
-    public init(
+    public convenience init(
         configuration: PolarisClientConfiguration, httpClient: HTTPClient = .shared,
         logger: Logger = Logger(label: "polaris-api"), observer: (@Sendable (Exchange) -> Void)? = nil,
         clock: any WallClock = SystemClock()
     ) {
+        self.init(
+            configuration: configuration, httpClient: httpClient, logger: logger, observer: observer, clock: clock,
+            rateLimiter: nil, sendGate: nil)
+    }
+
+    private init(
+        configuration: PolarisClientConfiguration, httpClient: HTTPClient, logger: Logger,
+        observer: (@Sendable (Exchange) -> Void)?, clock: any WallClock, rateLimiter: RateLimiter?,
+        sendGate: (@Sendable () async -> Bool)?
+    ) {
+        self.sendGate = sendGate
         self.configuration = configuration
         self.httpClient = httpClient
-        self.rateLimiter = RateLimiter(ratePerSecond: configuration.maxRequestsPerSecond, clock: clock)
+        self.rateLimiter = rateLimiter ?? RateLimiter(ratePerSecond: configuration.maxRequestsPerSecond, clock: clock)
         self.logger = logger
         self.observer = observer
         self.clock = clock
@@ -64,11 +77,26 @@ public final class PolarisClient: Sendable {
         }
     }
 
-    /// A client with new settings that keeps the HTTP client, logger, observer and clock.
+    /// A client with new settings that keeps the HTTP client, logger, observer, clock and gate.
     public func reconfigured(_ configuration: PolarisClientConfiguration) -> PolarisClient {
         PolarisClient(
-            configuration: configuration, httpClient: httpClient, logger: logger, observer: observer, clock: clock)
+            configuration: configuration, httpClient: httpClient, logger: logger, observer: observer, clock: clock,
+            rateLimiter: nil, sendGate: sendGate)
     }
+
+    /// This client with a send gate: before every attempt of a write (any method but GET)
+    /// leaves — after the rate limiter and after each retry's wait — `gate` is asked, and a
+    /// `false` ends the call with `PolarisError.notSent`. With `highAvailability` the gate is the
+    /// lease: a write that waited out a `Retry-After` is not sent by a warden that meanwhile
+    /// stopped being the leader. The rate limiter is shared with this client.
+    public func gated(by gate: @escaping @Sendable () async -> Bool) -> PolarisClient {
+        PolarisClient(
+            configuration: configuration, httpClient: httpClient, logger: logger, observer: observer, clock: clock,
+            rateLimiter: rateLimiter, sendGate: gate)
+    }
+
+    /// Whether writes ask a gate first.
+    public var isGated: Bool { sendGate != nil }
 
     // MARK: Project
 
@@ -244,6 +272,9 @@ public final class PolarisClient: Sendable {
             do {
                 try await rateLimiter.acquire()
                 let request = try await buildRequest(method, url: url, body: body)
+                if method != .GET, let sendGate, !(await sendGate()) {
+                    throw PolarisError.notSent(operation: operation, reason: "this warden may not write now")
+                }
                 let timeout = TimeAmount.nanoseconds(configuration.requestTimeout.nanosecondsClamped)
                 let response = try await httpClient.execute(request, timeout: timeout)
                 responseBody = try await response.body.collect(upTo: 64 << 20)

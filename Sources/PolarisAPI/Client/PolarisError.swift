@@ -13,6 +13,15 @@ public enum PolarisError: Error, Hashable, Sendable, CustomStringConvertible {
     case authentication(detail: String)
     /// The request could not be built (bad input from the caller).
     case invalidRequest(String)
+    /// A write the client's send gate stopped before it left (`PolarisClient.gated(by:)`):
+    /// certainly not made.
+    case notSent(operation: String, reason: String)
+
+    /// The send gate stopped this write: Polaris never saw it.
+    public var isNotSent: Bool {
+        if case .notSent = self { return true }
+        return false
+    }
 
     /// HTTP status, when Polaris answered.
     public var status: Int? {
@@ -66,6 +75,7 @@ public enum PolarisError: Error, Hashable, Sendable, CustomStringConvertible {
         case .decoding(let operation, let detail): return "\(operation): unexpected response: \(detail)"
         case .authentication(let detail): return "authentication failed: \(detail)"
         case .invalidRequest(let detail): return "invalid request: \(detail)"
+        case .notSent(let operation, let reason): return "\(operation): not sent (\(reason))"
         }
     }
 }

@@ -112,8 +112,11 @@ public actor JobSupervisor {
     }
 
     /// With `highAvailability`: the lease every write asks first (`Coordinator`).
+    /// The client asks it too, right before each attempt of a write leaves (a write that waited
+    /// out a `Retry-After` is not sent by a warden that meanwhile lost the lease).
     public func setWriteAuthority(_ authority: (any WriteAuthority)?) {
         self.authority = authority
+        if let authority { client = client.gated { await authority.mayWrite() } }
     }
 
     /// This warden became the leader: it continues from the fleet's state as the previous
