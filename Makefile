@@ -45,6 +45,7 @@ deps:
 ## What the tests need on top: Debian's python3 + python3-jsonschema, a venv (made from
 ## $(SYSTEM_PYTHON), seeing Debian's modules) with what Debian does not package, and promtool.
 test-deps: deps $(VENV)/.requirements-ok $(PROMTOOL)
+	$(call apt_ensure,$(TEST_DEB_PACKAGES))
 
 $(VENV)/.requirements-ok: $(VENV_REQUIREMENTS)
 	$(call apt_ensure,$(TEST_DEB_PACKAGES))
