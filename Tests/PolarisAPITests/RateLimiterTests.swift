@@ -84,6 +84,26 @@ final class LimiterCallers: Sendable {
     // MARK: Helpers
 
     /// A limiter at 50/s with a burst of 5 on a `ManualClock`, its burst already taken.
+    /// A stopped process (SIGSTOP, a paused VM) wakes every waiter at once, long after its slot:
+    /// those late waiters book again, so they share the refilled burst with new callers instead
+    /// of going on top of it (before: 3 late + 5 new = 8 sent at once against a burst of 5).
+    @Test func waitersWokenLongAfterTheirSlotBookAgainInsteadOfAddingToTheBurst() async throws {
+        let clock = ManualClock()
+        let limiter = RateLimiter(ratePerSecond: 5, clock: clock)
+        for _ in 0..<5 { try await limiter.acquire() }
+        let late = LimiterCallers(limiter, count: 3)
+        #expect(await clock.waitForSleepers(3), "slots at 0.2, 0.4 and 0.6 s")
+        clock.advance(by: .seconds(10))
+        let fresh = LimiterCallers(limiter, count: 5)
+        // 8 want to go; the bucket holds 5 after the pause: 3 sleep again.
+        #expect(await clock.waitForSleepers(3))
+        #expect(late.granted + fresh.granted == 5, "late \(late.granted), fresh \(fresh.granted)")
+        clock.advance(by: .milliseconds(600))
+        try await late.task.value
+        try await fresh.task.value
+        #expect(late.granted + fresh.granted == 8)
+    }
+
     static func limiterWithBurstTaken(
         sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> (ManualClock, RateLimiter) {

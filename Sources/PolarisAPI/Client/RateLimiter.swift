@@ -25,16 +25,40 @@ public actor RateLimiter {
 
     /// Takes one token, sleeping until one is available. Reservations are made before the
     /// sleep, so concurrent callers queue fairly instead of waking together.
+    ///
+    /// A reservation is a debt the refill pays off. When the refill would overflow the burst
+    /// while debts are outstanding (the process was stopped or starved longer than the debts
+    /// take to pay), the cap forgives them: the bucket is full for whoever asks next. A waiter
+    /// whose debt was forgiven books again when it wakes, instead of going on top of that full
+    /// burst (which sent more than the limit in one second after a SIGCONT, seen by the HA
+    /// chaos soak).
     public func acquire() async throws {
+        while true {
+            refill()
+            tokens -= 1
+            if tokens >= 0 { return }
+            let wait = Duration.nanoseconds(Int64(((-tokens / ratePerSecond) * 1e9).rounded()))
+            totalWait += wait
+            waits += 1
+            let ticket = forgiven
+            try await clock.sleep(until: last.advanced(by: wait), tolerance: nil)
+            refill()
+            if forgiven == ticket { return }
+        }
+    }
+
+    /// How many times the cap forgave outstanding reservations.
+    private var forgiven = 0
+
+    private func refill() {
         let now = clock.now
-        let elapsed = last.duration(to: now)
+        let refilled = tokens + max(0, last.duration(to: now).inSeconds) * ratePerSecond
         last = now
-        tokens = min(burst, tokens + max(0, elapsed.inSeconds) * ratePerSecond)
-        tokens -= 1
-        if tokens >= 0 { return }
-        let wait = Duration.nanoseconds(Int64(((-tokens / ratePerSecond) * 1e9).rounded()))
-        totalWait += wait
-        waits += 1
-        try await clock.sleep(until: now.advanced(by: wait), tolerance: nil)
+        if refilled > burst {
+            if tokens < 0 { forgiven += 1 }
+            tokens = burst
+        } else {
+            tokens = refilled
+        }
     }
 }
