@@ -79,6 +79,16 @@ import WardenPlatform
         #expect(leadership.answered(Self.them(), sentAt: Self.at(9)) == [.reachable, .standby(leader: "b", epoch: 2)])
     }
 
+    @Test func theDisplayNameDropsOnlyAProcessToken() {
+        #expect(Leadership.displayName("warden-a#1f2e3d4c") == "warden-a")
+        #expect(Leadership.displayName("warden-a") == "warden-a")
+        #expect(Leadership.displayName("host#blue") == "host#blue", "not a token")
+        var leadership = Leadership(instance: "a#00000001", lease: .seconds(10))
+        _ = leadership.answered(
+            LeaseStanding(holder: "b#abcdef12", epoch: 4, remaining: .seconds(5)), sentAt: Self.t0)
+        #expect(leadership.summary == "standby (leader b, epoch 4)")
+    }
+
     @Test func aRefusedWriteEndsTheTermAndTheNextLeaseStartsANewOne() {
         var leadership = Leadership(instance: "a", lease: .seconds(10))
         _ = leadership.answered(Self.us(), sentAt: Self.t0)
@@ -150,7 +160,7 @@ import WardenPlatform
         let pair = try await Self.pair()
         defer { Task { await pair.a.stop() } }
         #expect(await pair.coordinatorA.role == .leader(epoch: 1))
-        #expect(await pair.coordinatorB.role == .standby(leader: "warden-a", epoch: 1))
+        #expect(await pair.coordinatorB.summary == "standby (leader warden-a, epoch 1)")
         #expect(pair.a.recorder.events("leader-acquired").count == 1)
         #expect(pair.b.recorder.events("standby").count == 1)
         var terms: [String: Int] = [:]
@@ -191,7 +201,7 @@ import WardenPlatform
         // warden-a dies: no more renewals. Within the lease, warden-b still stands by.
         pair.clock.advance(seconds: 5)
         await pair.coordinatorB.renewOnce()
-        #expect(await pair.coordinatorB.role == .standby(leader: "warden-a", epoch: 1))
+        #expect(await pair.coordinatorB.summary == "standby (leader warden-a, epoch 1)")
         pair.clock.advance(seconds: 4)
         await pair.coordinatorB.renewOnce()
         #expect(await pair.coordinatorB.role == .leader(epoch: 2))
@@ -217,6 +227,37 @@ import WardenPlatform
         #expect(pair.a.recorder.events("leader-lost").count == 1)
     }
 
+    /// Two wardens given one name (hosts cloned with one host name) never both lead: the lease
+    /// names the process. A restarted warden waits for its previous lease to expire.
+    @Test func twoWardensWithOneNameNeverBothLeadAndARestartWaitsForTheOldLease() async throws {
+        let clock = ManualClock(start: WallInstant(secondsSince1970: 1_800_000_000))
+        let lease = MemoryLeaderLease(clock: clock)
+        let recorder = LogRecorder()
+        func coordinator() -> Coordinator {
+            Coordinator(
+                lease: lease, instance: "warden-a", leaseDuration: .seconds(9), pollInterval: .seconds(5),
+                clock: clock, logger: recorder.logger)
+        }
+        let first = coordinator()
+        let twin = coordinator()
+        await first.renewOnce()
+        await twin.renewOnce()
+        #expect(await first.role == .leader(epoch: 1))
+        #expect(await !(twin.role.isLeader), "the same name, another process: standby")
+        #expect(await twin.summary == "standby (leader warden-a, epoch 1)")
+        // The first dies; a restart of it (a new process, the same name) stands by until its old
+        // lease expires, then takes it with the next epoch.
+        let restarted = coordinator()
+        clock.advance(seconds: 5)
+        await restarted.renewOnce()
+        #expect(await !(restarted.role.isLeader))
+        clock.advance(seconds: 4)
+        await restarted.renewOnce()
+        #expect(await restarted.role == .leader(epoch: 2))
+        await twin.renewOnce()
+        #expect(await !(twin.role.isLeader))
+    }
+
     @Test func aLeaderWhoseLeaseWasTakenCannotRecordAndSendsNothing() async throws {
         let pair = try await Self.pair()
         defer { Task { await pair.a.stop() } }
@@ -227,7 +268,7 @@ import WardenPlatform
             try await pair.cycle(pair.a, pair.coordinatorA, terms: &terms)
         }
         // The lease changes hands behind warden-a's back while it still thinks it may write.
-        try await pair.lease.release(instance: "warden-a", epoch: 1)
+        try await pair.lease.release(instance: await pair.coordinatorA.holder, epoch: 1)
         await pair.coordinatorB.renewOnce()
         #expect(await pair.coordinatorB.role == .leader(epoch: 2))
         #expect(await pair.coordinatorA.mayWrite(), "within its self-fence deadline")

@@ -41,7 +41,13 @@ public actor Coordinator: WriteAuthority {
         clock: any WallClock, logger: Logger, metrics: WardenMetrics? = nil
     ) {
         self.lease = lease
-        self.leadership = Leadership(instance: instance, lease: leaseDuration)
+        self.instance = instance
+        // The lease names this process, not only the instance: two wardens that share a name
+        // (hosts cloned with one host name, a copied config) never both lead, and a restarted
+        // warden waits for its previous lease to expire instead of renewing it blindly.
+        let token = String(UInt32.random(in: .min ... .max), radix: 16)
+        self.leadership = Leadership(
+            instance: instance + "#" + String(repeating: "0", count: 8 - token.count) + token, lease: leaseDuration)
         self.clock = clock
         self.logger = logger
         self.metrics = metrics
@@ -50,7 +56,10 @@ public actor Coordinator: WriteAuthority {
 
     public var role: Leadership.Role { leadership.role }
     public var term: Int { leadership.term }
-    public var instance: String { leadership.instance }
+    /// This warden's name (`highAvailability.instance`); the lease holds it with a per-process token.
+    public let instance: String
+    /// The name in the lease: `instance#token`, unique to this process.
+    public var holder: String { leadership.instance }
     public var summary: String {
         apply(leadership.tick(at: clock.now))
         return leadership.summary
@@ -191,24 +200,25 @@ public actor Coordinator: WriteAuthority {
     /// Logs the events, updates the role metric, wakes the loop on a role change.
     private func apply(_ events: [Leadership.Event]) {
         guard !events.isEmpty else { return }
-        let metadata: Logger.Metadata = ["WARDEN_HA_INSTANCE": "\(leadership.instance)"]
+        let metadata: Logger.Metadata = ["WARDEN_HA_INSTANCE": "\(instance)"]
         var roleChange = false
         for event in events {
             switch event {
             case .acquired(let epoch):
                 roleChange = true
                 logger.log(
-                    event: .leaderAcquired, "\(leadership.instance) is the leader (epoch \(epoch)): acting on the jobs",
+                    event: .leaderAcquired, "\(instance) is the leader (epoch \(epoch)): acting on the jobs",
                     metadata: metadata.merging(["WARDEN_HA_EPOCH": "\(epoch)"]) { $1 })
             case .lost(let epoch, let reason):
                 roleChange = true
                 logger.log(
-                    event: .leaderLost, "\(leadership.instance) is no longer the leader (epoch \(epoch)): \(reason)",
+                    event: .leaderLost, "\(instance) is no longer the leader (epoch \(epoch)): \(reason)",
                     metadata: metadata.merging(["WARDEN_HA_EPOCH": "\(epoch)"]) { $1 })
-            case .standby(let leader, let epoch):
+            case .standby(let holder, let epoch):
+                let leader = Leadership.displayName(holder)
                 roleChange = true
                 logger.log(
-                    event: .standby, "\(leadership.instance) stands by (leader \(leader), epoch \(epoch))",
+                    event: .standby, "\(instance) stands by (leader \(leader), epoch \(epoch))",
                     metadata: metadata.merging(["WARDEN_HA_LEADER": "\(leader)", "WARDEN_HA_EPOCH": "\(epoch)"]) {
                         $1
                     })

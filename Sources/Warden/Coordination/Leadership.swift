@@ -131,10 +131,19 @@ public struct Leadership: Sendable {
         switch role {
         case .joining: "joining (waiting for the lease)"
         case .leader(let epoch): "leader (epoch \(epoch))"
-        case .standby(let leader, let epoch): "standby (leader \(leader), epoch \(epoch))"
+        case .standby(let leader, let epoch): "standby (leader \(Self.displayName(leader)), epoch \(epoch))"
         case .unreachable: "coordination database unreachable; not writing"
         }
     }
 
     public var isLeader: Bool { role.isLeader }
+
+    /// A lease holder as people know it: the instance name without the per-process token
+    /// (`warden-a#1f2e3d4c` → `warden-a`) that `Coordinator` adds.
+    public static func displayName(_ holder: String) -> String {
+        guard let hash = holder.lastIndex(of: "#") else { return holder }
+        let token = holder[holder.index(after: hash)...]
+        guard token.count == 8, token.allSatisfy(\.isHexDigit) else { return holder }
+        return String(holder[..<hash])
+    }
 }
