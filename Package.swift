@@ -36,13 +36,21 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
-        // libpq, PostgreSQL's C client, for `highAvailability` (WardenPostgres); the runtime is
-        // Debian's libpq5, linked dynamically. Not a Swift driver: postgres-nio and its
+        // libpq, PostgreSQL's C client, for `highAvailability` (WardenPostgres): its declarations
+        // (libpq-dev) here, and CLibPQLoader, which loads Debian's libpq5 with dlopen when a warden
+        // with highAvailability first connects, so a single-host warden never maps it and the ~25
+        // libraries it needs (3.9 MB of idle RSS). Not a Swift driver: postgres-nio and its
         // NIOFoundationCompat pull the whole of Foundation and ICU (+47 MiB) into the daemon.
+        // No pkgConfig: pkg-config's `-lpq` would link it after all (the header is found as
+        // <postgresql/libpq-fe.h>).
         .systemLibrary(
             name: "CLibPQ",
-            pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
+        ),
+        .target(
+            name: "CLibPQLoader",
+            dependencies: ["CLibPQ"],
+            linkerSettings: [.linkedLibrary("dl")]
         ),
         // The two platform edges every module touches: the one injected clock and the one way to
         // read and atomically write files.
@@ -102,6 +110,7 @@ let package = Package(
             name: "WardenPostgres",
             dependencies: [
                 "CLibPQ",
+                "CLibPQLoader",
                 "Warden",
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,5 +1,6 @@
 #ifndef POLARIS_WARDEN_CLIBPQ_SHIM_H
 #define POLARIS_WARDEN_CLIBPQ_SHIM_H
-// PostgreSQL's C client (Debian's libpq-dev; the runtime is libpq5, linked dynamically).
-#include <libpq-fe.h>
+// PostgreSQL's C client's declarations (Debian's libpq-dev). Not linked: CLibPQLoader loads
+// libpq.so.5 (Debian's libpq5) with dlopen when a warden with highAvailability first connects.
+#include <postgresql/libpq-fe.h>
 #endif

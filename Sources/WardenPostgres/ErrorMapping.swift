@@ -47,6 +47,8 @@ private func libpqError(_ error: LibPQError, operation: String) -> CoordinationE
         return bySQLState(state, "\(operation): \(message) (SQLSTATE \(state))")
     case .connectionLost(let message):
         return .unreachable("\(operation): connection lost: \(message)")
+    case .unavailable(let reason):
+        return .misconfigured("\(operation): libpq (Debian's libpq5) cannot be loaded: \(reason)")
     case .connect(nil, let message, let needsPassword):
         return connectFailure(message, needsPassword: needsPassword, operation: operation)
     }

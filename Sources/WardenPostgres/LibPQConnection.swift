@@ -1,4 +1,5 @@
 import CLibPQ
+import CLibPQLoader
 
 #if canImport(Glibc)
 import Glibc
@@ -46,6 +47,8 @@ enum LibPQError: Error, CustomStringConvertible {
     case server(sqlState: String, message: String)
     /// The connection failed or was lost while a statement ran.
     case connectionLost(String)
+    /// libpq.so.5 could not be loaded (`CLibPQLoader`): libpq5 is not installed.
+    case unavailable(String)
 
     var description: String {
         switch self {
@@ -54,6 +57,7 @@ enum LibPQError: Error, CustomStringConvertible {
         case .connect(nil, let message, _): message
         case .server(let sqlState, let message): "\(message) (SQLSTATE \(sqlState))"
         case .connectionLost(let message): message
+        case .unavailable(let reason): "libpq cannot be loaded: \(reason)"
         }
     }
 }
@@ -91,6 +95,10 @@ final class PQConnection {
     static func connect(
         _ parameters: ConnectionParameters, deadline: ContinuousClock.Instant
     ) throws(LibPQError) -> PQConnection {
+        var loadError: UnsafePointer<CChar>?
+        guard warden_libpq_load(&loadError) == 0 else {
+            throw .unavailable(loadError.map { String(cString: $0) } ?? "dlopen failed")
+        }
         let started = parameters.withKeywordsAndValues { keywords, values in
             // expand_dbname 0: the database name is a name, never parsed as a connection string.
             PQconnectStartParams(keywords, values, 0)
