@@ -104,17 +104,14 @@ import WardenPlatform
 @Suite struct HighAvailabilityScenarioTests {
     static let tables = ["orders", "clicks"]
 
-    struct Pair {
-        let a: WardenHarness
-        let b: WardenHarness
-        let lease: MemoryLeaderLease
-        let coordinatorA: Coordinator
-        let coordinatorB: Coordinator
-        let clock: ManualClock
+    /// One warden of the pair and the coordinator that decides whether it leads.
+    struct Member {
+        let harness: WardenHarness
+        let coordinator: Coordinator
 
         /// What the daemon's loop does for one warden: a leader takes the fleet's state over at
         /// the start of each term, then runs a cycle; a standby only reads.
-        func cycle(_ harness: WardenHarness, _ coordinator: Coordinator, terms: inout [String: Int]) async throws {
+        func cycle(terms: inout [String: Int]) async throws {
             let name = await coordinator.instance
             guard case .leader = await coordinator.role else {
                 terms[name] = nil
@@ -131,22 +128,61 @@ import WardenPlatform
         }
     }
 
+    struct Pair {
+        let a: Member
+        let b: Member
+        let lease: MemoryLeaderLease
+        let clock: ManualClock
+
+        /// 2 s on: both renew (warden-a first), then each of `members` runs a cycle, in that order.
+        func round(cycling members: [Member], terms: inout [String: Int]) async throws {
+            clock.advance(seconds: 2)
+            await a.coordinator.renewOnce()
+            await b.coordinator.renewOnce()
+            for member in members { try await member.cycle(terms: &terms) }
+        }
+
+        /// `rounds` times, 2 s apart: warden-a alone renews its lease and runs a cycle (warden-b
+        /// is silent).
+        func aLeadsAlone(rounds: Int, terms: inout [String: Int]) async throws {
+            for _ in 0..<rounds {
+                clock.advance(seconds: 2)
+                await a.coordinator.renewOnce()
+                try await a.cycle(terms: &terms)
+            }
+        }
+    }
+
+    /// A coordinator on `lease` with the pair's timing: a 9 s lease, a poll every 5 s.
+    static func coordinator(
+        lease: MemoryLeaderLease, instance: String, clock: ManualClock, recorder: LogRecorder
+    ) -> Coordinator {
+        Coordinator(
+            lease: lease, instance: instance, leaseDuration: .seconds(9), pollInterval: .seconds(5), clock: clock,
+            logger: recorder.logger)
+    }
+
+    /// `harness` with a coordinator named `instance` as its write authority.
+    static func member(
+        _ harness: WardenHarness, instance: String, lease: MemoryLeaderLease, clock: ManualClock
+    ) async -> Member {
+        let coordinator = coordinator(lease: lease, instance: instance, clock: clock, recorder: harness.recorder)
+        await harness.supervisor.setWriteAuthority(coordinator)
+        return Member(harness: harness, coordinator: coordinator)
+    }
+
+    /// warden-a and warden-b on one emulator, one lease and one clock; warden-a renewed first
+    /// and leads (epoch 1), warden-b stands by.
     static func pair() async throws -> Pair {
         let clock = ManualClock(start: WallInstant(secondsSince1970: 1_800_000_000))
         let lease = MemoryLeaderLease(clock: clock)
-        let a = try await WardenHarness.make(jobs: tables, clock: clock)
-        let b = try await WardenHarness.make(jobs: tables, emulator: a.emulator, clock: clock)
-        let coordinatorA = Coordinator(
-            lease: lease, instance: "warden-a", leaseDuration: .seconds(9), pollInterval: .seconds(5), clock: clock,
-            logger: a.recorder.logger)
-        let coordinatorB = Coordinator(
-            lease: lease, instance: "warden-b", leaseDuration: .seconds(9), pollInterval: .seconds(5), clock: clock,
-            logger: b.recorder.logger)
-        await a.supervisor.setWriteAuthority(coordinatorA)
-        await b.supervisor.setWriteAuthority(coordinatorB)
-        await coordinatorA.renewOnce()
-        await coordinatorB.renewOnce()
-        return Pair(a: a, b: b, lease: lease, coordinatorA: coordinatorA, coordinatorB: coordinatorB, clock: clock)
+        let harnessA = try await WardenHarness.make(jobs: tables, clock: clock)
+        let harnessB = try await WardenHarness.make(jobs: tables, emulator: harnessA.emulator, clock: clock)
+        let a = await member(harnessA, instance: "warden-a", lease: lease, clock: clock)
+        let b = await member(harnessB, instance: "warden-b", lease: lease, clock: clock)
+        await a.coordinator.renewOnce()
+        await b.coordinator.renewOnce()
+        return Pair(a: a, b: b, lease: lease, clock: clock)
     }
 
     static func running(_ harness: WardenHarness) async -> Bool {
@@ -158,73 +194,59 @@ import WardenPlatform
 
     @Test func onlyTheLeaderWritesAndTheStandbyWatches() async throws {
         let pair = try await Self.pair()
-        defer { Task { await pair.a.stop() } }
-        #expect(await pair.coordinatorA.role == .leader(epoch: 1))
-        #expect(await pair.coordinatorB.summary == "standby (leader warden-a, epoch 1)")
-        #expect(pair.a.recorder.events("leader-acquired").count == 1)
-        #expect(pair.b.recorder.events("standby").count == 1)
+        defer { Task { await pair.a.harness.stop() } }
+        #expect(await pair.a.coordinator.role == .leader(epoch: 1))
+        #expect(await pair.b.coordinator.summary == "standby (leader warden-a, epoch 1)")
+        #expect(pair.a.harness.recorder.events("leader-acquired").count == 1)
+        #expect(pair.b.harness.recorder.events("standby").count == 1)
         var terms: [String: Int] = [:]
-        for _ in 0..<4 {
-            pair.clock.advance(seconds: 2)
-            await pair.coordinatorA.renewOnce()
-            await pair.coordinatorB.renewOnce()
-            try await pair.cycle(pair.a, pair.coordinatorA, terms: &terms)
-            try await pair.cycle(pair.b, pair.coordinatorB, terms: &terms)
-        }
-        #expect(await Self.running(pair.a))
-        let id = try #require(await pair.a.ourJobID("orders"))
-        try await pair.a.emulator.failJob(id: id)
-        for _ in 0..<2 {
-            pair.clock.advance(seconds: 2)
-            await pair.coordinatorA.renewOnce()
-            await pair.coordinatorB.renewOnce()
-            try await pair.cycle(pair.b, pair.coordinatorB, terms: &terms)
-            try await pair.cycle(pair.a, pair.coordinatorA, terms: &terms)
-        }
-        #expect(await Self.running(pair.a), "the leader recreated the failed job")
-        #expect(pair.a.sends.writeCount >= 3, "the leader created both jobs and recreated one")
-        #expect(pair.b.sends.writeCount == 0, "the standby never writes")
-        #expect(await pair.b.supervisor.listedJobCount >= 2, "the standby keeps a warm view of the list")
+        for _ in 0..<4 { try await pair.round(cycling: [pair.a, pair.b], terms: &terms) }
+        #expect(await Self.running(pair.a.harness))
+        let id = try #require(await pair.a.harness.ourJobID("orders"))
+        try await pair.a.harness.emulator.failJob(id: id)
+        for _ in 0..<2 { try await pair.round(cycling: [pair.b, pair.a], terms: &terms) }
+        #expect(await Self.running(pair.a.harness), "the leader recreated the failed job")
+        #expect(pair.a.harness.sends.writeCount >= 3, "the leader created both jobs and recreated one")
+        #expect(pair.b.harness.sends.writeCount == 0, "the standby never writes")
+        #expect(await pair.b.harness.supervisor.listedJobCount >= 2, "the standby keeps a warm view of the list")
         #expect(await pair.lease.stores >= 1, "the leader recorded its intents in the fleet's store")
     }
 
     @Test func theStandbyTakesOverAfterTheLeaseFromTheFleetStateWithoutDuplicates() async throws {
         let pair = try await Self.pair()
-        defer { Task { await pair.a.stop() } }
+        defer { Task { await pair.a.harness.stop() } }
         var terms: [String: Int] = [:]
-        for _ in 0..<3 {
-            pair.clock.advance(seconds: 2)
-            await pair.coordinatorA.renewOnce()
-            try await pair.cycle(pair.a, pair.coordinatorA, terms: &terms)
-        }
-        #expect(await Self.running(pair.a))
+        try await pair.aLeadsAlone(rounds: 3, terms: &terms)
+        #expect(await Self.running(pair.a.harness))
         // warden-a dies: no more renewals. Within the lease, warden-b still stands by.
         pair.clock.advance(seconds: 5)
-        await pair.coordinatorB.renewOnce()
-        #expect(await pair.coordinatorB.summary == "standby (leader warden-a, epoch 1)")
+        await pair.b.coordinator.renewOnce()
+        #expect(await pair.b.coordinator.summary == "standby (leader warden-a, epoch 1)")
         pair.clock.advance(seconds: 4)
-        await pair.coordinatorB.renewOnce()
-        #expect(await pair.coordinatorB.role == .leader(epoch: 2))
-        let before = pair.b.sends.writeCount
-        try await pair.cycle(pair.b, pair.coordinatorB, terms: &terms)
-        #expect(pair.b.sends.writeCount == before, "the new leader knows the jobs from the fleet's state")
-        #expect(await pair.b.ourJobID("orders") == (await pair.a.ourJobID("orders")))
-        let id = try #require(await pair.b.ourJobID("clicks"))
-        try await pair.a.emulator.cancelJob(id: id)
+        await pair.b.coordinator.renewOnce()
+        #expect(await pair.b.coordinator.role == .leader(epoch: 2))
+        let before = pair.b.harness.sends.writeCount
+        try await pair.b.cycle(terms: &terms)
+        #expect(pair.b.harness.sends.writeCount == before, "the new leader knows the jobs from the fleet's state")
+        #expect(await pair.b.harness.ourJobID("orders") == (await pair.a.harness.ourJobID("orders")))
+        let id = try #require(await pair.b.harness.ourJobID("clicks"))
+        try await pair.a.harness.emulator.cancelJob(id: id)
         pair.clock.advance(seconds: 2)
-        await pair.coordinatorB.renewOnce()
-        try await pair.cycle(pair.b, pair.coordinatorB, terms: &terms)
+        await pair.b.coordinator.renewOnce()
+        try await pair.b.cycle(terms: &terms)
         pair.clock.advance(seconds: 2)
-        try await pair.cycle(pair.b, pair.coordinatorB, terms: &terms)
-        #expect(await Self.running(pair.b))
-        for table in Self.tables { #expect(await pair.b.aliveJobs(on: table).count == 1, "one job on \(table)") }
+        try await pair.b.cycle(terms: &terms)
+        #expect(await Self.running(pair.b.harness))
+        for table in Self.tables {
+            #expect(await pair.b.harness.aliveJobs(on: table).count == 1, "one job on \(table)")
+        }
         // The old leader, were it to run a cycle now, writes nothing: its lease is gone.
-        let oldWrites = pair.a.sends.writeCount
-        let other = try #require(await pair.b.ourJobID("orders"))
-        try await pair.a.emulator.failJob(id: other)
-        await pair.a.supervisor.runCycle()
-        #expect(pair.a.sends.writeCount == oldWrites, "a leader past its self-fence deadline does not write")
-        #expect(pair.a.recorder.events("leader-lost").count == 1)
+        let oldWrites = pair.a.harness.sends.writeCount
+        let other = try #require(await pair.b.harness.ourJobID("orders"))
+        try await pair.a.harness.emulator.failJob(id: other)
+        await pair.a.harness.supervisor.runCycle()
+        #expect(pair.a.harness.sends.writeCount == oldWrites, "a leader past its self-fence deadline does not write")
+        #expect(pair.a.harness.recorder.events("leader-lost").count == 1)
     }
 
     /// Two wardens given one name (hosts cloned with one host name) never both lead: the lease
@@ -234,9 +256,7 @@ import WardenPlatform
         let lease = MemoryLeaderLease(clock: clock)
         let recorder = LogRecorder()
         func coordinator() -> Coordinator {
-            Coordinator(
-                lease: lease, instance: "warden-a", leaseDuration: .seconds(9), pollInterval: .seconds(5),
-                clock: clock, logger: recorder.logger)
+            Self.coordinator(lease: lease, instance: "warden-a", clock: clock, recorder: recorder)
         }
         let first = coordinator()
         let twin = coordinator()
@@ -260,58 +280,50 @@ import WardenPlatform
 
     @Test func aLeaderWhoseLeaseWasTakenCannotRecordAndSendsNothing() async throws {
         let pair = try await Self.pair()
-        defer { Task { await pair.a.stop() } }
+        defer { Task { await pair.a.harness.stop() } }
         var terms: [String: Int] = [:]
-        for _ in 0..<3 {
-            pair.clock.advance(seconds: 2)
-            await pair.coordinatorA.renewOnce()
-            try await pair.cycle(pair.a, pair.coordinatorA, terms: &terms)
-        }
+        try await pair.aLeadsAlone(rounds: 3, terms: &terms)
         // The lease changes hands behind warden-a's back while it still thinks it may write.
-        try await pair.lease.release(instance: await pair.coordinatorA.holder, epoch: 1)
-        await pair.coordinatorB.renewOnce()
-        #expect(await pair.coordinatorB.role == .leader(epoch: 2))
-        #expect(await pair.coordinatorA.mayWrite(), "within its self-fence deadline")
-        let id = try #require(await pair.a.ourJobID("orders"))
-        try await pair.a.emulator.failJob(id: id)
-        let before = pair.a.sends.writeCount
-        await pair.a.supervisor.runCycle()
-        #expect(pair.a.sends.writeCount == before, "the database refused its intents: nothing sent")
-        #expect(pair.a.recorder.events("leader-lost").count == 1)
-        #expect(await !(pair.coordinatorA.mayWrite()))
+        try await pair.lease.release(instance: await pair.a.coordinator.holder, epoch: 1)
+        await pair.b.coordinator.renewOnce()
+        #expect(await pair.b.coordinator.role == .leader(epoch: 2))
+        #expect(await pair.a.coordinator.mayWrite(), "within its self-fence deadline")
+        let id = try #require(await pair.a.harness.ourJobID("orders"))
+        try await pair.a.harness.emulator.failJob(id: id)
+        let before = pair.a.harness.sends.writeCount
+        await pair.a.harness.supervisor.runCycle()
+        #expect(pair.a.harness.sends.writeCount == before, "the database refused its intents: nothing sent")
+        #expect(pair.a.harness.recorder.events("leader-lost").count == 1)
+        #expect(await !(pair.a.coordinator.mayWrite()))
     }
 
     @Test func aCutOffLeaderStopsAtItsDeadlineAndResumesWhenTheDatabaseIsBack() async throws {
         let pair = try await Self.pair()
-        defer { Task { await pair.a.stop() } }
+        defer { Task { await pair.a.harness.stop() } }
         var terms: [String: Int] = [:]
-        for _ in 0..<3 {
-            pair.clock.advance(seconds: 2)
-            await pair.coordinatorA.renewOnce()
-            try await pair.cycle(pair.a, pair.coordinatorA, terms: &terms)
-        }
+        try await pair.aLeadsAlone(rounds: 3, terms: &terms)
         await pair.lease.setUnreachable(true)
         pair.clock.advance(seconds: 3)
-        await pair.coordinatorA.renewOnce()
-        #expect(pair.a.recorder.events("coordination-unreachable").count == 1)
-        #expect(await pair.coordinatorA.mayWrite(), "the lease still runs")
+        await pair.a.coordinator.renewOnce()
+        #expect(pair.a.harness.recorder.events("coordination-unreachable").count == 1)
+        #expect(await pair.a.coordinator.mayWrite(), "the lease still runs")
         pair.clock.advance(seconds: 3.1)
-        #expect(await !(pair.coordinatorA.mayWrite()), "two thirds of 9 s since the last renewal")
-        #expect(pair.a.recorder.events("leader-lost").count == 1)
-        let id = try #require(await pair.a.ourJobID("orders"))
-        try await pair.a.emulator.failJob(id: id)
-        let before = pair.a.sends.writeCount
-        await pair.a.supervisor.runCycle()
-        #expect(pair.a.sends.writeCount == before, "no writes while cut off")
+        #expect(await !(pair.a.coordinator.mayWrite()), "two thirds of 9 s since the last renewal")
+        #expect(pair.a.harness.recorder.events("leader-lost").count == 1)
+        let id = try #require(await pair.a.harness.ourJobID("orders"))
+        try await pair.a.harness.emulator.failJob(id: id)
+        let before = pair.a.harness.sends.writeCount
+        await pair.a.harness.supervisor.runCycle()
+        #expect(pair.a.harness.sends.writeCount == before, "no writes while cut off")
         await pair.lease.setUnreachable(false)
-        await pair.coordinatorA.renewOnce()
-        #expect(await pair.coordinatorA.role == .leader(epoch: 1), "nobody took it: the same lease, renewed")
-        #expect(pair.a.recorder.events("leader-acquired").count == 2, "a new term")
+        await pair.a.coordinator.renewOnce()
+        #expect(await pair.a.coordinator.role == .leader(epoch: 1), "nobody took it: the same lease, renewed")
+        #expect(pair.a.harness.recorder.events("leader-acquired").count == 2, "a new term")
         pair.clock.advance(seconds: 2)
-        try await pair.cycle(pair.a, pair.coordinatorA, terms: &terms)
+        try await pair.a.cycle(terms: &terms)
         pair.clock.advance(seconds: 2)
-        try await pair.cycle(pair.a, pair.coordinatorA, terms: &terms)
-        #expect(await Self.running(pair.a), "healed once it leads again")
+        try await pair.a.cycle(terms: &terms)
+        #expect(await Self.running(pair.a.harness), "healed once it leads again")
     }
 }
 
