@@ -202,6 +202,7 @@ let package = Package(
             dependencies: [
                 "WardenPostgres", "Warden", "WardenPlatform", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ]),
         .testTarget(
             name: "WardenTests",
@@ -210,6 +211,8 @@ let package = Package(
                 // MetricsTests scrapes /metrics over HTTP.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                // LogRecorder keeps what the warden logs in swift-log's InMemoryLogHandler.
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             exclude: ["Fixtures"]),
     ]

@@ -1,5 +1,5 @@
+import InMemoryLogging
 import Logging
-import Synchronization
 import Testing
 import Warden
 
@@ -289,9 +289,9 @@ struct PostgresLeaderLeaseTests {
     /// stores a document: the password is never in it.
     @Test func passwordNeverReachesTheLogs() async throws {
         try await withServer {
-            let captured = CapturedLogs()
-            var logger = Logger(label: "capture", factory: { _ in CapturingLogHandler(logs: captured) })
-            logger.logLevel = .trace
+            var captured = InMemoryLogHandler()
+            captured.logLevel = .trace
+            let logger = Logger(label: "capture", factory: { [captured] _ in captured })
             let scope = TestServer.randomScope()
             let lease = PostgresLeaderLease(
                 settings: TestServer.settings, password: TestServer.password, scope: scope,
@@ -307,7 +307,10 @@ struct PostgresLeaderLeaseTests {
                 logger: logger)
             _ = try? await refused.acquireOrRenew(instance: "b", duration: TestServer.longLease)
             await refused.shutdown()
-            let lines = captured.lines
+            let lines = captured.entries.map { entry in
+                "\(entry.level) \(entry.message) \(entry.metadata)"
+                    + (entry.error.map { " \(String(reflecting: $0))" } ?? "")
+            }
             #expect(!lines.isEmpty, "nothing was logged: the test would prove nothing")
             for line in lines {
                 #expect(!line.contains(TestServer.password))
@@ -546,31 +549,5 @@ func expectFenced(sourceLocation: SourceLocation = #_sourceLocation, _ body: () 
         Issue.record("expected .fenced, the store succeeded", sourceLocation: sourceLocation)
     } catch {
         #expect(error as? CoordinationError == .fenced, sourceLocation: sourceLocation)
-    }
-}
-
-/// Every log line (message and metadata) a `CapturingLogHandler` saw.
-final class CapturedLogs: Sendable {
-    private let storage = Mutex<[String]>([])
-
-    var lines: [String] { storage.withLock { $0 } }
-
-    func append(_ line: String) { storage.withLock { $0.append(line) } }
-}
-
-struct CapturingLogHandler: LogHandler {
-    let logs: CapturedLogs
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let all = metadata.merging(event.metadata ?? [:]) { $1 }
-        let error = event.error.map { " \(String(reflecting: $0))" } ?? ""
-        logs.append("\(event.level) \(event.message) \(all)\(error)")
     }
 }
