@@ -268,20 +268,16 @@ struct PostgresLeaderLeaseTests {
             let wrong = "wrong-\(TestServer.randomScope())"
             let lease = TestServer.makeLease(password: wrong)
             defer { Task { await lease.shutdown() } }
-            do {
+            let detail = await expectMisconfigured("a wrong password") {
                 _ = try await lease.acquireOrRenew(instance: "a", duration: TestServer.longLease)
-                Issue.record("a wrong password must be refused")
-            } catch let error as CoordinationError {
-                guard case .misconfigured = error else {
-                    Issue.record("expected .misconfigured, got \(error)")
-                    return
-                }
-                for text in [error.description, String(reflecting: error)] {
-                    #expect(!text.contains(wrong))
-                    #expect(!text.contains(TestServer.password))
-                }
-                #expect(error.description.contains("28P01"))
             }
+            guard let detail else { return }
+            let error = CoordinationError.misconfigured(detail)
+            for text in [error.description, String(reflecting: error)] {
+                #expect(!text.contains(wrong))
+                #expect(!text.contains(TestServer.password))
+            }
+            #expect(error.description.contains("28P01"))
         }
     }
 
@@ -325,15 +321,9 @@ struct PostgresLeaderLeaseTests {
             settings.database = "no_such_database_\(Int.random(in: 0..<1_000_000))"
             let lease = TestServer.makeLease(settings: settings)
             defer { Task { await lease.shutdown() } }
-            do {
-                try await lease.prepare()
-                Issue.record("a missing database must be refused")
-            } catch let error as CoordinationError {
-                guard case .misconfigured = error else {
-                    Issue.record("expected .misconfigured, got \(error)")
-                    return
-                }
-                #expect(!error.description.contains(TestServer.password))
+            let detail = await expectMisconfigured("a missing database") { try await lease.prepare() }
+            if let detail {
+                #expect(!CoordinationError.misconfigured(detail).description.contains(TestServer.password))
             }
         }
     }
@@ -371,16 +361,10 @@ struct PostgresTLSTests {
             settings.tls = .verifyFull
             let lease = TestServer.makeLease(settings: settings)
             defer { Task { await lease.shutdown() } }
-            do {
+            let detail = await expectMisconfigured("a self-signed certificate under verify-full") {
                 _ = try await lease.acquireOrRenew(instance: "a", duration: TestServer.longLease)
-                Issue.record("a self-signed certificate must not pass verify-full")
-            } catch let error as CoordinationError {
-                guard case .misconfigured(let detail) = error else {
-                    Issue.record("expected .misconfigured, got \(error)")
-                    return
-                }
-                #expect(detail.contains("TLS"))
             }
+            if let detail { #expect(detail.contains("TLS")) }
         }
     }
 }
@@ -458,11 +442,8 @@ struct PostgresOutageTests {
             var settings = TestServer.settings
             settings.tls = .require
             let lease = TestServer.makeLease(settings: settings)
-            do {
+            await expectMisconfigured("tls: require against a server without TLS (no fall back to plain text)") {
                 _ = try await lease.acquireOrRenew(instance: "a", duration: TestServer.longLease)
-                Issue.record("tls: require must not fall back to plain text")
-            } catch let error as CoordinationError {
-                if case .misconfigured = error {} else { Issue.record("expected .misconfigured, got \(error)") }
             }
             await lease.shutdown()
             try await setServerTLS(on: true)
@@ -486,16 +467,8 @@ struct PostgresOutageTests {
             let known = LeaseSchema.currentVersion
             try TestServer.control("psql", "-c", "UPDATE warden_schema SET version = \(known + 1)")
             defer { TestServer.controlQuietly("psql", "-c", "UPDATE warden_schema SET version = \(known)") }
-            do {
-                try await lease.prepare()
-                Issue.record("a schema newer than this build must be refused")
-            } catch let error as CoordinationError {
-                guard case .misconfigured(let detail) = error else {
-                    Issue.record("expected .misconfigured, got \(error)")
-                    return
-                }
-                #expect(detail.contains("version \(known + 1)"))
-            }
+            let detail = await expectMisconfigured("a schema newer than this build") { try await lease.prepare() }
+            if let detail { #expect(detail.contains("version \(known + 1)")) }
         }
     }
 }

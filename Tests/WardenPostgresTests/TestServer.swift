@@ -196,6 +196,25 @@ func expectUnreachable(
     return clock.now - start
 }
 
+/// Asserts that `body` throws `.misconfigured`, and returns its detail (nil when it did not).
+@discardableResult
+func expectMisconfigured(
+    _ what: String, sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
+) async -> String? {
+    do {
+        try await body()
+        Issue.record("\(what): expected .misconfigured, it succeeded", sourceLocation: sourceLocation)
+    } catch {
+        guard case .misconfigured(let detail) = error as? CoordinationError else {
+            Issue.record("\(what): expected .misconfigured, got \(error)", sourceLocation: sourceLocation)
+            return nil
+        }
+        return detail
+    }
+    return nil
+}
+
 /// A TCP socket on 127.0.0.1 that, when listening, never accepts and never answers (the kernel
 /// still completes handshakes into the backlog): a database behind a severed proxy. Closed
 /// without listening, its port refuses connections.
