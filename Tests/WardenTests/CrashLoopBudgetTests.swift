@@ -115,7 +115,7 @@ struct CrashLoopBudgetTests {
     }
 
     @Test func gaveUpIsReportedExactlyOnceAcrossManyCycles() {
-        var harness = ReconcilerHarness(settings: .reconcilerTable.tweaked { $0.recreate.maxAttempts = 2 })
+        var harness = ReconcilerHarness(settings: .reconcilerTable(budget: 2))
         var gaveUp = 0
         var writes = 0
         // 200 cycles of 15 s stay inside the one-hour window.
@@ -131,7 +131,7 @@ struct CrashLoopBudgetTests {
     }
 
     static func gaveUpHarness() -> ReconcilerHarness {
-        var harness = ReconcilerHarness(settings: .reconcilerTable.tweaked { $0.recreate.maxAttempts = 1 })
+        var harness = ReconcilerHarness(settings: .reconcilerTable(budget: 1))
         harness.cycle(failedJ1, outcome: .created(jobID: "j2"))
         #expect(harness.cycle(failedJ1.withID("j2")).map(\.testLabel) == ["report:failedObserved", "report:gaveUp"])
         #expect(harness.cycle(failedJ1.withID("j2")).isEmpty)
@@ -164,11 +164,7 @@ struct CrashLoopBudgetTests {
     }
 
     @Test func windowPassingLeavesGaveUpByItself() {
-        var harness = ReconcilerHarness(
-            settings: .reconcilerTable.tweaked {
-                $0.recreate.maxAttempts = 1
-                $0.recreate.windowSeconds = 150
-            })
+        var harness = ReconcilerHarness(settings: .reconcilerTable(budget: 1, windowSeconds: 150))
         harness.cycle(failedJ1, outcome: .created(jobID: "j2"))
         #expect(harness.cycle(failedJ1.withID("j2")).contains(.report(.gaveUp(attempts: 1, windowSeconds: 150))))
         // The attempt was at t0; it leaves the window at t0 + 150 s, the 11th cycle.

@@ -73,6 +73,15 @@ extension SupervisorSettings {
         return settings
     }
 
+    /// ``reconcilerTable`` with a crash-loop budget of `maxAttempts` recreations within
+    /// `windowSeconds` (the default window unless given).
+    static func reconcilerTable(budget maxAttempts: Int, windowSeconds: Double? = nil) -> SupervisorSettings {
+        reconcilerTable.tweaked {
+            $0.recreate.maxAttempts = maxAttempts
+            if let windowSeconds { $0.recreate.windowSeconds = windowSeconds }
+        }
+    }
+
     func tweaked(_ change: (inout SupervisorSettings) -> Void) -> SupervisorSettings {
         var copy = self
         change(&copy)
@@ -419,16 +428,13 @@ let reconcilerScenarios: [ReconcilerScenario] = [
     // Crash-loop budget.
     .init(
         name: "budget exhausted: gave up with exactly one report, then no writes",
-        settings: .reconcilerTable.tweaked { $0.recreate.maxAttempts = 3 },
+        settings: .reconcilerTable(budget: 3),
         steps: threeRecreatesThenGaveUp + [
             step(failedJ1.withID("j4"), times: 50), step(errorJ1.withID("j4"), times: 10), step(nil, times: 10),
         ], phase: "gaveUp"),
     .init(
         name: "gave up ends by itself when the oldest attempt leaves the window",
-        settings: .reconcilerTable.tweaked {
-            $0.recreate.maxAttempts = 3
-            $0.recreate.windowSeconds = 300
-        },
+        settings: .reconcilerTable(budget: 3, windowSeconds: 300),
         steps: threeRecreatesThenGaveUp + [
             step(failedJ1.withID("j4"), times: 16),
             step(failedJ1.withID("j4"), then: .created(jobID: "j5"), ["report:leftGaveUp", "recreate(failed)"]),
@@ -436,10 +442,7 @@ let reconcilerScenarios: [ReconcilerScenario] = [
         ], phase: "running"),
     .init(
         name: "repeated terminal rejections end in gave-up",
-        settings: .reconcilerTable.tweaked {
-            $0.recreate.maxAttempts = 2
-            $0.recreate.backoffMaxSeconds = 0
-        },
+        settings: .reconcilerTable(budget: 2).tweaked { $0.recreate.backoffMaxSeconds = 0 },
         steps: [
             step(nil, then: .failed(terminal: true, message: "400"), ["create", "report:actionFailed"]),
             step(
@@ -448,7 +451,7 @@ let reconcilerScenarios: [ReconcilerScenario] = [
         ], phase: "gaveUp"),
     .init(
         name: "transient503 failures never exhaust the budget",
-        settings: .reconcilerTable.tweaked { $0.recreate.maxAttempts = 2 },
+        settings: .reconcilerTable(budget: 2),
         steps: [
             step(failedJ1, then: transient503, ["report:failedObserved", "recreate(failed)", "report:actionFailed"]),
             step(failedJ1, then: transient503, ["recreate(failed)", "report:actionFailed"], times: 10),
