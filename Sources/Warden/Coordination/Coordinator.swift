@@ -99,7 +99,7 @@ public actor Coordinator: WriteAuthority {
         guard mayWrite(), case .leader(let epoch) = leadership.role else { throw .fenced }
         let document: [UInt8]
         do {
-            document = Array(try StateStore.encode(state))
+            document = try StateStore.encode(state)
         } catch {
             throw .misconfigured("cannot encode the fleet state: \(error)")
         }

@@ -71,8 +71,9 @@ public actor JobSupervisor {
     var lastObserved: [String: Job] = [:]
     /// Polaris' streaming jobs between full sweeps (delta polling, `JobIndex`).
     var jobIndex = JobIndex()
-    /// The state as last written and when, so an unchanged state is not rewritten every cycle.
-    var lastPersisted: (state: WardenState, at: Date)?
+    /// What the state file last written holds (its digest) and when it was written, so an
+    /// unchanged state is not rewritten every cycle.
+    var lastPersisted: (digest: PersistedDigest, at: Date)?
     /// Each desired job's spec fingerprint and the spec it was computed from (`fingerprint(of:)`).
     var fingerprints: [String: (spec: JobSpec, fingerprint: String)] = [:]
     /// An unchanged state file is still rewritten this often (seconds).
@@ -93,8 +94,9 @@ public actor JobSupervisor {
     var lastProgressStatus: WallInstant?
     /// With `highAvailability`: the lease, asked before every write; nil on a single host.
     var authority: (any WriteAuthority)?
-    /// The state as last recorded in the fleet's store (`authority`), to skip unchanged records.
-    var lastRecorded: WardenState?
+    /// The digest of the state last recorded in the fleet's store (`authority`), to skip
+    /// unchanged records.
+    var lastRecorded: PersistedDigest?
 
     public init(
         config: WardenConfig, client: PolarisClient, store: StateStore?, initialState: WardenState = WardenState(),
@@ -125,7 +127,7 @@ public actor JobSupervisor {
     /// dropped (it was not acting); its view of the job list, kept warm on standby, stays.
     public func takeOver(state fleetState: WardenState) {
         state = fleetState
-        lastRecorded = fleetState
+        lastRecorded = fleetState.persistedDigest
         lastPersisted = nil
         lastObserved = [:]
         lastStatuses = [:]
