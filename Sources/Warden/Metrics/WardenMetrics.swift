@@ -129,24 +129,18 @@ public final class WardenMetrics: Sendable {
             descriptor: Self.descriptor(
                 Name.cycleDuration, unit: "seconds", "Time one reconcile cycle took (observe, decide, act, persist)."),
             buckets: Self.cycleBuckets)
-        lastCycle = registry.makeGauge(
-            descriptor: Self.descriptor(
-                Name.lastCycle, unit: "seconds", "Unix time at which the last reconcile cycle finished."))
-        apiReachable = registry.makeGauge(
-            descriptor: Self.descriptor(
-                Name.apiReachable, unit: "",
-                "1 when the last cycle could list jobs and connections in Polaris, else 0."))
-        jobsGaveUp = registry.makeGauge(
-            descriptor: Self.descriptor(
-                Name.jobsGaveUp, unit: "",
-                "Configured jobs whose crash-loop budget is exhausted (no writes until `polaris-warden retry`)."))
-        jobsStalled = registry.makeGauge(
-            descriptor: Self.descriptor(
-                Name.jobsStalled, unit: "",
-                "Configured jobs running with health ok whose row counts stopped growing (supervisor.stall)."))
-        metricsReads = registry.makeCounter(
-            descriptor: Self.descriptor(
-                Name.metricsReads, unit: "total", "Job metrics reads made for stall detection."))
+        lastCycle = Self.gauge(
+            in: registry, Name.lastCycle, unit: "seconds", "Unix time at which the last reconcile cycle finished.")
+        apiReachable = Self.gauge(
+            in: registry, Name.apiReachable,
+            "1 when the last cycle could list jobs and connections in Polaris, else 0.")
+        jobsGaveUp = Self.gauge(
+            in: registry, Name.jobsGaveUp,
+            "Configured jobs whose crash-loop budget is exhausted (no writes until `polaris-warden retry`).")
+        jobsStalled = Self.gauge(
+            in: registry, Name.jobsStalled,
+            "Configured jobs running with health ok whose row counts stopped growing (supervisor.stall).")
+        metricsReads = Self.counter(in: registry, Name.metricsReads, "Job metrics reads made for stall detection.")
         let listReads = Self.descriptor(
             Name.jobListReads, unit: "total",
             "Reads of the job list: a full sweep (every page) or a delta read (what changed since the last read).")
@@ -154,18 +148,15 @@ public final class WardenMetrics: Sendable {
             uniqueKeysWithValues: ["sweep", "delta"].map {
                 ($0, registry.makeCounter(descriptor: listReads, labels: [("kind", $0)]))
             })
-        rateLimitWaitCount = registry.makeCounter(
-            descriptor: Self.descriptor(
-                Name.rateLimitWaits, unit: "total", "Requests that waited for the client-side rate limiter."))
-        rateLimitWaitTime = registry.makeCounter(
-            descriptor: Self.descriptor(
-                Name.rateLimitWaitSeconds, unit: "total",
-                "Seconds spent waiting for the client-side rate limiter (maxRequestsPerSecond)."))
-        leader = registry.makeGauge(
-            descriptor: Self.descriptor(
-                Name.leader, unit: "",
-                "1 while this warden acts on the jobs (always on a single host; the lease holder with "
-                    + "highAvailability), 0 while it stands by."))
+        rateLimitWaitCount = Self.counter(
+            in: registry, Name.rateLimitWaits, "Requests that waited for the client-side rate limiter.")
+        rateLimitWaitTime = Self.counter(
+            in: registry, Name.rateLimitWaitSeconds,
+            "Seconds spent waiting for the client-side rate limiter (maxRequestsPerSecond).")
+        leader = Self.gauge(
+            in: registry, Name.leader,
+            "1 while this warden acts on the jobs (always on a single host; the lease holder with "
+                + "highAvailability), 0 while it stands by.")
         leader.set(to: 1)
         for state in Self.jobStates { jobsGauge(state: state).set(to: 0) }
     }
@@ -299,6 +290,18 @@ public final class WardenMetrics: Sendable {
         let base = name.dropFirst(prefix.count).dropLast(unit.isEmpty ? 0 : unit.count + 1)
         return MetricNameDescriptor(
             namespace: "polaris_warden", metricName: String(base), unitName: unit, helpText: help)
+    }
+
+    /// An unlabelled gauge `name`, measured in `unit` (none unless given).
+    private static func gauge(
+        in registry: PrometheusCollectorRegistry, _ name: String, unit: String = "", _ help: String
+    ) -> Gauge {
+        registry.makeGauge(descriptor: descriptor(name, unit: unit, help))
+    }
+
+    /// An unlabelled counter `name` (a `_total`).
+    private static func counter(in registry: PrometheusCollectorRegistry, _ name: String, _ help: String) -> Counter {
+        registry.makeCounter(descriptor: descriptor(name, unit: "total", help))
     }
 
     private static var cyclesDescriptor: MetricNameDescriptor {
