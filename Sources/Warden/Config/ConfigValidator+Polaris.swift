@@ -67,16 +67,11 @@ extension ConfigValidator {
         }
 
         var settings = PolarisSettings(url: url ?? "", projectId: projectId ?? "", auth: .apiKey(.credential("")))
-        if let value = members["requestTimeoutSeconds"],
-            let seconds = number(value, at: ConfigPath.member(path, "requestTimeoutSeconds"), range: 0.1...300)
-        {
-            settings.requestTimeoutSeconds = seconds
+        optional("requestTimeoutSeconds", of: members, at: path, into: &settings.requestTimeoutSeconds) {
+            $0.number($1, at: $2, range: 0.1...300)
         }
-        if let value = members["maxRequestsPerSecond"],
-            let rate = number(
-                value, at: ConfigPath.member(path, "maxRequestsPerSecond"), range: 0...1000, exclusiveMinimum: true)
-        {
-            settings.maxRequestsPerSecond = rate
+        optional("maxRequestsPerSecond", of: members, at: path, into: &settings.maxRequestsPerSecond) {
+            $0.number($1, at: $2, range: 0...1000, exclusiveMinimum: true)
         }
         guard let url, let projectId, let auth else { return nil }
         settings.url = url

@@ -16,73 +16,45 @@ extension ConfigValidator {
         guard let members = object(value, at: path) else { return nil }
         rejectUnknownKeys(members, at: path, allowed: Self.supervisorKeys)
         var settings = SupervisorSettings()
-        func at(_ key: String) -> String { ConfigPath.member(path, key) }
-
-        if let value = members["pollIntervalSeconds"],
-            let seconds = number(value, at: at("pollIntervalSeconds"), range: 1...86400)
-        {
-            settings.pollIntervalSeconds = seconds
+        optional("pollIntervalSeconds", of: members, at: path, into: &settings.pollIntervalSeconds) {
+            $0.number($1, at: $2, range: 1...86400)
         }
-        if let value = members["unhealthyThreshold"],
-            let count = integer(value, at: at("unhealthyThreshold"), range: 1...1000)
-        {
-            settings.unhealthyThreshold = count
+        optional("unhealthyThreshold", of: members, at: path, into: &settings.unhealthyThreshold) {
+            $0.integer($1, at: $2, range: 1...1000)
         }
-        if let value = members["healthyThreshold"],
-            let count = integer(value, at: at("healthyThreshold"), range: 1...1000)
-        {
-            settings.healthyThreshold = count
+        optional("healthyThreshold", of: members, at: path, into: &settings.healthyThreshold) {
+            $0.integer($1, at: $2, range: 1...1000)
         }
-        if let value = members["lostConnectionThreshold"],
-            let count = integer(value, at: at("lostConnectionThreshold"), range: 1...1000)
-        {
-            settings.lostConnectionThreshold = count
+        optional("lostConnectionThreshold", of: members, at: path, into: &settings.lostConnectionThreshold) {
+            $0.integer($1, at: $2, range: 1...1000)
         }
-        if let value = members["recreate"], let recreate = recreateSettings(value, at: at("recreate")) {
-            settings.recreate = recreate
+        optional("recreate", of: members, at: path, into: &settings.recreate) { $0.recreateSettings($1, at: $2) }
+        optional("onCanceled", of: members, at: path, into: &settings.onCanceled) {
+            $0.choice($1, at: $2, as: SupervisorSettings.OnCanceled.self)
         }
-        if let value = members["onCanceled"],
-            let choice = choice(value, at: at("onCanceled"), as: SupervisorSettings.OnCanceled.self)
-        {
-            settings.onCanceled = choice
+        optional("onSuspended", of: members, at: path, into: &settings.onSuspended) {
+            $0.choice($1, at: $2, as: SupervisorSettings.OnSuspended.self)
         }
-        if let value = members["onSuspended"],
-            let choice = choice(value, at: at("onSuspended"), as: SupervisorSettings.OnSuspended.self)
-        {
-            settings.onSuspended = choice
+        optional("onSpecDrift", of: members, at: path, into: &settings.onSpecDrift) {
+            $0.choice($1, at: $2, as: SupervisorSettings.OnSpecDrift.self)
         }
-        if let value = members["onSpecDrift"],
-            let choice = choice(value, at: at("onSpecDrift"), as: SupervisorSettings.OnSpecDrift.self)
-        {
-            settings.onSpecDrift = choice
+        optional("autoResetOffsets", of: members, at: path, into: &settings.autoResetOffsets) { $0.bool($1, at: $2) }
+        optional("prune", of: members, at: path, into: &settings.prune) { $0.bool($1, at: $2) }
+        optional("pendingTimeoutSeconds", of: members, at: path, into: &settings.pendingTimeoutSeconds) {
+            $0.number($1, at: $2, range: 1...Double.infinity)
         }
-        if let value = members["autoResetOffsets"], let flag = bool(value, at: at("autoResetOffsets")) {
-            settings.autoResetOffsets = flag
+        optional("unknownTimeoutSeconds", of: members, at: path, into: &settings.unknownTimeoutSeconds) {
+            $0.number($1, at: $2, range: 1...Double.infinity)
         }
-        if let value = members["prune"], let flag = bool(value, at: at("prune")) {
-            settings.prune = flag
+        optional("maxConcurrentActions", of: members, at: path, into: &settings.maxConcurrentActions) {
+            $0.integer($1, at: $2, range: 1...64)
         }
-        if let value = members["pendingTimeoutSeconds"],
-            let seconds = number(value, at: at("pendingTimeoutSeconds"), range: 1...Double.infinity)
-        {
-            settings.pendingTimeoutSeconds = seconds
-        }
-        if let value = members["unknownTimeoutSeconds"],
-            let seconds = number(value, at: at("unknownTimeoutSeconds"), range: 1...Double.infinity)
-        {
-            settings.unknownTimeoutSeconds = seconds
-        }
-        if let value = members["maxConcurrentActions"],
-            let count = integer(value, at: at("maxConcurrentActions"), range: 1...64)
-        {
-            settings.maxConcurrentActions = count
-        }
-        if let value = members["stall"], let stall = stallSettings(value, at: at("stall")) {
+        if let value = members["stall"], let stall = stallSettings(value, at: ConfigPath.member(path, "stall")) {
             settings.stall = stall
         }
         if let stall = settings.stall, stall.afterSeconds < 3 * settings.pollIntervalSeconds {
             report(
-                ConfigPath.member(at("stall"), "afterSeconds"),
+                ConfigPath.member(ConfigPath.member(path, "stall"), "afterSeconds"),
                 "must be at least 3 poll intervals (\(Self.format(3 * settings.pollIntervalSeconds)) s): a stall "
                     + "is judged from several samples")
         }
@@ -97,11 +69,8 @@ extension ConfigValidator {
         let (afterSeconds, action) = stallMembers(members, at: path)
         if let afterSeconds { stall.afterSeconds = afterSeconds }
         if let action { stall.action = action }
-        if let value = members["metricsShare"],
-            let share = number(
-                value, at: ConfigPath.member(path, "metricsShare"), range: 0...1, exclusiveMinimum: true)
-        {
-            stall.metricsShare = share
+        optional("metricsShare", of: members, at: path, into: &stall.metricsShare) {
+            $0.number($1, at: $2, range: 0...1, exclusiveMinimum: true)
         }
         return stall
     }
@@ -125,41 +94,24 @@ extension ConfigValidator {
         guard let members = object(value, at: path) else { return nil }
         rejectUnknownKeys(members, at: path, allowed: Self.recreateKeys)
         var recreate = SupervisorSettings.Recreate()
-        func at(_ key: String) -> String { ConfigPath.member(path, key) }
-
-        if let value = members["maxAttempts"], let count = integer(value, at: at("maxAttempts"), range: 1...1000) {
-            recreate.maxAttempts = count
+        optional("maxAttempts", of: members, at: path, into: &recreate.maxAttempts) {
+            $0.integer($1, at: $2, range: 1...1000)
         }
-        if let value = members["windowSeconds"],
-            let seconds = number(value, at: at("windowSeconds"), range: 1...Double.infinity)
-        {
-            recreate.windowSeconds = seconds
+        optional("windowSeconds", of: members, at: path, into: &recreate.windowSeconds) {
+            $0.number($1, at: $2, range: 1...Double.infinity)
         }
-        var initialValid = true
-        if let value = members["backoffInitialSeconds"] {
-            if let seconds = number(
-                value, at: at("backoffInitialSeconds"), range: 0...Double.infinity, exclusiveMinimum: true)
-            {
-                recreate.backoffInitialSeconds = seconds
-            } else {
-                initialValid = false
+        func backoff(_ key: String, into field: inout Double) -> Bool {
+            optional(key, of: members, at: path, into: &field) {
+                $0.number($1, at: $2, range: 0...Double.infinity, exclusiveMinimum: true)
             }
         }
-        var maximumValid = true
-        if let value = members["backoffMaxSeconds"] {
-            if let seconds = number(
-                value, at: at("backoffMaxSeconds"), range: 0...Double.infinity, exclusiveMinimum: true)
-            {
-                recreate.backoffMaxSeconds = seconds
-            } else {
-                maximumValid = false
-            }
-        }
+        let initialValid = backoff("backoffInitialSeconds", into: &recreate.backoffInitialSeconds)
+        let maximumValid = backoff("backoffMaxSeconds", into: &recreate.backoffMaxSeconds)
         // Compared with the defaults filled in, so `backoffInitialSeconds: 600` alone is caught.
         if initialValid, maximumValid, recreate.backoffInitialSeconds > recreate.backoffMaxSeconds {
             let culprit = members["backoffInitialSeconds"] != nil ? "backoffInitialSeconds" : "backoffMaxSeconds"
             report(
-                at(culprit),
+                ConfigPath.member(path, culprit),
                 "backoffInitialSeconds (\(Self.format(recreate.backoffInitialSeconds))) must not exceed "
                     + "backoffMaxSeconds (\(Self.format(recreate.backoffMaxSeconds)))")
         }

@@ -58,11 +58,7 @@ struct ConfigValidator {
 
     /// `value` as an object, or a type problem.
     mutating func object(_ value: JSONValue, at path: String) -> [String: JSONValue]? {
-        guard let members = value.objectValue else {
-            report(path, "expected an object, found \(value.typeName)")
-            return nil
-        }
-        return members
+        typed(value, at: path, expected: "an object", \.objectValue)
     }
 
     /// Reports every key of `members` that is not in `allowed`: inline secrets with
@@ -86,6 +82,21 @@ struct ConfigValidator {
         }
     }
 
+    /// Reads the member `key` of `members` (the object at `path`), when there is one, with
+    /// `read` (a typed accessor, given the value and its path) and stores it in `field` when
+    /// valid. Returns false when the member is there but invalid (`read` reported why): `field`
+    /// keeps its value then.
+    @discardableResult
+    mutating func optional<T>(
+        _ key: String, of members: [String: JSONValue], at path: String, into field: inout T,
+        _ read: (inout ConfigValidator, JSONValue, String) -> T?
+    ) -> Bool {
+        guard let value = members[key] else { return true }
+        guard let valid = read(&self, value, ConfigPath.member(path, key)) else { return false }
+        field = valid
+        return true
+    }
+
     /// Reports a required key that is absent; returns its value otherwise.
     mutating func required(_ key: String, in members: [String: JSONValue], at path: String) -> JSONValue? {
         guard let value = members[key] else {
@@ -97,12 +108,17 @@ struct ConfigValidator {
 
     // MARK: Typed values
 
+    /// `read(value)`, or the problem "expected `expected`, found" the value's type.
+    private mutating func typed<T>(
+        _ value: JSONValue, at path: String, expected: String, _ read: (JSONValue) -> T?
+    ) -> T? {
+        if let typed = read(value) { return typed }
+        report(path, "expected \(expected), found \(value.typeName)")
+        return nil
+    }
+
     mutating func string(_ value: JSONValue, at path: String) -> String? {
-        guard let text = value.stringValue else {
-            report(path, "expected a string, found \(value.typeName)")
-            return nil
-        }
-        return text
+        typed(value, at: path, expected: "a string", \.stringValue)
     }
 
     mutating func nonEmptyString(_ value: JSONValue, at path: String) -> String? {
@@ -115,30 +131,20 @@ struct ConfigValidator {
     }
 
     mutating func bool(_ value: JSONValue, at path: String) -> Bool? {
-        guard let flag = value.boolValue else {
-            report(path, "expected true or false, found \(value.typeName)")
-            return nil
-        }
-        return flag
+        typed(value, at: path, expected: "true or false", \.boolValue)
     }
 
     /// A number within `range`; `exclusiveMinimum` makes the lower bound itself invalid.
     mutating func number(
         _ value: JSONValue, at path: String, range: ClosedRange<Double>, exclusiveMinimum: Bool = false
     ) -> Double? {
-        guard let number = value.doubleValue else {
-            report(path, "expected a number, found \(value.typeName)")
-            return nil
-        }
+        guard let number = typed(value, at: path, expected: "a number", \.doubleValue) else { return nil }
         return checked(number, at: path, range: range, exclusiveMinimum: exclusiveMinimum)
     }
 
     /// A whole number within `range` (`3.0` counts as whole, as in JSON Schema).
     mutating func integer(_ value: JSONValue, at path: String, range: ClosedRange<Int>) -> Int? {
-        guard value.doubleValue != nil else {
-            report(path, "expected a whole number, found \(value.typeName)")
-            return nil
-        }
+        guard typed(value, at: path, expected: "a whole number", \.doubleValue) != nil else { return nil }
         guard let integer = value.intValue else {
             report(path, "must be a whole number")
             return nil
