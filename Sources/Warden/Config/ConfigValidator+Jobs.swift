@@ -184,10 +184,8 @@ extension ConfigValidator {
                 report(namePath, "must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
             }
         }
-        if let value = members["priority"],
-            let priority = integer(value, at: ConfigPath.member(path, "priority"), range: -1000...1000)
-        {
-            parts.priority = priority
+        optional("priority", of: members, at: path, into: &parts.priority) {
+            $0.integer($1, at: $2, range: -1000...1000)
         }
         if let value = members["stall"] {
             let stallPath = ConfigPath.member(path, "stall")
@@ -205,11 +203,8 @@ extension ConfigValidator {
         parts.spec = spec
         func at(_ key: String) -> String { ConfigPath.member(specPath, key) }
 
-        if let type = required("type", in: spec, at: specPath).flatMap({ string($0, at: at("type")) }),
-            type != "streaming"
-        {
-            report(at("type"), "must be \"streaming\": the warden supervises streaming jobs only")
-        }
+        requireType(
+            "streaming", in: spec, at: specPath, "must be \"streaming\": the warden supervises streaming jobs only")
         if spec["replaceRunning"] != nil {
             report(
                 at("replaceRunning"),
@@ -217,12 +212,7 @@ extension ConfigValidator {
         }
         if let target = required("target", in: spec, at: specPath).flatMap({ object($0, at: at("target")) }) {
             let targetPath = at("target")
-            let typePath = ConfigPath.member(targetPath, "type")
-            if let type = required("type", in: target, at: targetPath).flatMap({ string($0, at: typePath) }),
-                type != "table"
-            {
-                report(typePath, "must be \"table\" (a streaming job ingests into a table)")
-            }
+            requireType("table", in: target, at: targetPath, "must be \"table\" (a streaming job ingests into a table)")
             let tablePath = ConfigPath.member(targetPath, "tableName")
             parts.table = required("tableName", in: target, at: targetPath).flatMap {
                 nonEmptyString($0, at: tablePath)
@@ -230,12 +220,8 @@ extension ConfigValidator {
         }
         if let source = required("source", in: spec, at: specPath).flatMap({ object($0, at: at("source")) }) {
             let sourcePath = at("source")
-            let typePath = ConfigPath.member(sourcePath, "type")
-            if let type = required("type", in: source, at: sourcePath).flatMap({ string($0, at: typePath) }),
-                type != "connection"
-            {
-                report(typePath, "must be \"connection\" (a streaming job reads a connection)")
-            }
+            requireType(
+                "connection", in: source, at: sourcePath, "must be \"connection\" (a streaming job reads a connection)")
             let connectionPath = ConfigPath.member(sourcePath, "connectionName")
             if let connection = required("connectionName", in: source, at: sourcePath).flatMap({
                 nonEmptyString($0, at: connectionPath)
@@ -250,5 +236,16 @@ extension ConfigValidator {
             }
         }
         return parts
+    }
+
+    /// Reports the `type` member of `members` (the object at `path`) when it is missing or not
+    /// a string, and with `message` when it is not `expected`.
+    private mutating func requireType(
+        _ expected: String, in members: [String: JSONValue], at path: String, _ message: String
+    ) {
+        let typePath = ConfigPath.member(path, "type")
+        if let type = required("type", in: members, at: path).flatMap({ string($0, at: typePath) }), type != expected {
+            report(typePath, message)
+        }
     }
 }
