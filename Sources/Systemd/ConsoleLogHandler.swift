@@ -11,7 +11,7 @@ import Glibc
 ///
 /// The `EVENT` metadata (the event kind) leads the message; `MESSAGE_ID` is left out because a
 /// 32-digit id means nothing to a reader; other metadata follows sorted by key.
-public struct ConsoleLogHandler: LogHandler {
+public struct ConsoleLogHandler: MergingLogHandler {
     /// Where finished lines go; the default writes each line to stderr with one `write(2)`.
     public typealias Output = @Sendable (String) -> Void
 
@@ -34,19 +34,13 @@ public struct ConsoleLogHandler: LogHandler {
         self.output = output
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
     public func log(event: LogEvent) {
         output(line(for: event, timestamp: Self.currentTimestamp()) + "\n")
     }
 
     /// The line for `event` without the trailing newline; pure, for tests.
     public func line(for event: LogEvent, timestamp: String) -> String {
-        var merged = MetadataRendering.merge(
-            provider: metadataProvider, handler: metadata, event: event.metadata)
+        var merged = mergedMetadata(for: event)
         merged.removeValue(forKey: JournalLogHandler.messageIDKey)
         let kind = merged.removeValue(forKey: Self.eventKey).map(MetadataRendering.render)
         var line = timestamp + " " + event.level.rawValue + " "

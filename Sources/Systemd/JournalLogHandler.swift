@@ -12,7 +12,7 @@ import Glibc
 /// parsing text. Metadata keys are escaped with ``JournalFieldName/escape(_:)`` because
 /// journald drops invalid names silently; the key `MESSAGE_ID` alone passes through as the
 /// catalog id of the event.
-public struct JournalLogHandler: LogHandler {
+public struct JournalLogHandler: MergingLogHandler {
     /// The metadata key whose value becomes the entry's `MESSAGE_ID` field.
     public static let messageIDKey = "MESSAGE_ID"
 
@@ -35,11 +35,6 @@ public struct JournalLogHandler: LogHandler {
         self.label = label
         self.syslogIdentifier = syslogIdentifier
         self.metadataProvider = metadataProvider
-    }
-
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
     }
 
     public func log(event: LogEvent) {
@@ -71,8 +66,7 @@ public struct JournalLogHandler: LogHandler {
             ("CODE_LINE", String(event.line)),
             ("CODE_FUNC", event.function),
         ]
-        let merged = MetadataRendering.merge(
-            provider: metadataProvider, handler: metadata, event: event.metadata)
+        let merged = mergedMetadata(for: event)
         var custom: [(String, String)] = []
         custom.reserveCapacity(merged.count)
         for (key, value) in merged {

@@ -34,3 +34,20 @@ enum MetadataRendering {
         return merged
     }
 }
+
+/// A handler that keeps the metadata set on its logger in `metadata` and merges it, for each
+/// event, with its provider's and the event's: what ``JournalLogHandler`` and
+/// ``ConsoleLogHandler`` share.
+public protocol MergingLogHandler: LogHandler {}
+
+extension MergingLogHandler {
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    /// The metadata of `event`: ``MetadataRendering/merge(provider:handler:event:)``.
+    func mergedMetadata(for event: LogEvent) -> Logger.Metadata {
+        MetadataRendering.merge(provider: metadataProvider, handler: metadata, event: event.metadata)
+    }
+}
