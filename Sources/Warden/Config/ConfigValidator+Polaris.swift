@@ -145,8 +145,7 @@ extension ConfigValidator {
                 port = authority[authority.index(after: colon)...]
                 guard !port.isEmpty else { return nil }
             }
-            let allowed = host.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" || $0 == "." }
-            guard !host.isEmpty, allowed, !host.hasPrefix("."), !host.hasPrefix("-") else { return nil }
+            guard HostName.isValid(host) else { return nil }
         }
         if !port.isEmpty {
             guard port.count <= 5, port.allSatisfy(\.isASCII), let number = Int(port), (1...65535).contains(number)
@@ -155,13 +154,9 @@ extension ConfigValidator {
         return host
     }
 
+    /// ``HostName/isLoopback(_:)`` for a URL's host, where IPv6 is in brackets: `[::1]`.
     private static func isLoopback(_ host: Substring) -> Bool {
-        let lowered = host.lowercased()
-        if lowered == "localhost" || lowered == "[::1]" { return true }
-        let octets = lowered.split(separator: ".", omittingEmptySubsequences: false)
-        guard octets.count == 4 else { return false }
-        let numbers = octets.compactMap { $0.count <= 3 && $0.allSatisfy(\.isASCII) ? Int($0) : nil }
-        return numbers.count == 4 && numbers.allSatisfy { (0...255).contains($0) } && numbers[0] == 127
+        host == "[::1]" || HostName.isLoopback(host)
     }
 
     static func isUUID(_ text: String) -> Bool {

@@ -43,8 +43,7 @@ public struct MetricsAddress: Sendable, Hashable, CustomStringConvertible {
             if host.contains(":") {
                 throw MetricsAddressError("must write an IPv6 address in brackets, such as [::1]:9464")
             }
-            let allowed = host.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "-" || $0 == "." }
-            guard !host.isEmpty, allowed, !host.hasPrefix("."), !host.hasPrefix("-") else {
+            guard HostName.isValid(host) else {
                 throw MetricsAddressError(
                     "needs a host before the port (127.0.0.1 for this machine only, 0.0.0.0 for every interface)")
             }
@@ -56,14 +55,7 @@ public struct MetricsAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// True for `localhost`, 127.0.0.0/8 and `::1`: only this machine can scrape.
-    public var isLoopback: Bool {
-        let lowered = host.lowercased()
-        if lowered == "localhost" || lowered == "::1" { return true }
-        let octets = lowered.split(separator: ".", omittingEmptySubsequences: false)
-        guard octets.count == 4 else { return false }
-        let numbers = octets.compactMap { $0.count <= 3 && $0.allSatisfy(\.isASCII) ? Int($0) : nil }
-        return numbers.count == 4 && numbers.allSatisfy { (0...255).contains($0) } && numbers[0] == 127
-    }
+    public var isLoopback: Bool { HostName.isLoopback(host) }
 
     /// `HOST:PORT`, with brackets around an IPv6 host.
     public var description: String {
