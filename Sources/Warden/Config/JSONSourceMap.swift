@@ -254,10 +254,7 @@ private struct Scanner {
     private mutating func scanObject(path: String, depth: Int) throws(JSONSyntaxError) -> JSONValue {
         index += 1  // {
         skipWhitespace()
-        if peek(UInt8(ascii: "}")) {
-            index += 1
-            return .object([:])
-        }
+        if consume(UInt8(ascii: "}")) { return .object([:]) }
         var members: [String: JSONValue] = [:]
         var seen: [String: SourceLocation] = [:]
         while true {
@@ -282,8 +279,7 @@ private struct Scanner {
                 }
             }
             skipWhitespace()
-            guard peek(UInt8(ascii: ":")) else { throw failure(expecting: "':' after the key") }
-            index += 1
+            guard consume(UInt8(ascii: ":")) else { throw failure(expecting: "':' after the key") }
             skipWhitespace()
             // The first of two duplicate keys wins, as in JSONDecoder, which never decodes the
             // repeated key's value: what it holds cannot make the document unrepresentable.
@@ -297,24 +293,15 @@ private struct Scanner {
                 members[key] = value
             }
             skipWhitespace()
-            if peek(UInt8(ascii: ",")) {
-                index += 1
-            } else if peek(UInt8(ascii: "}")) {
-                index += 1
-                return .object(members)
-            } else {
-                throw failure(expecting: "',' or '}' after an object member")
-            }
+            if consume(UInt8(ascii: "}")) { return .object(members) }
+            guard consume(UInt8(ascii: ",")) else { throw failure(expecting: "',' or '}' after an object member") }
         }
     }
 
     private mutating func scanArray(path: String, depth: Int) throws(JSONSyntaxError) -> JSONValue {
         index += 1  // [
         skipWhitespace()
-        if peek(UInt8(ascii: "]")) {
-            index += 1
-            return .array([])
-        }
+        if consume(UInt8(ascii: "]")) { return .array([]) }
         var elements: [JSONValue] = []
         while true {
             skipWhitespace()
@@ -328,14 +315,8 @@ private struct Scanner {
             }
             elements.append(try scanValue(path: elementPath, depth: depth + 1))
             skipWhitespace()
-            if peek(UInt8(ascii: ",")) {
-                index += 1
-            } else if peek(UInt8(ascii: "]")) {
-                index += 1
-                return .array(elements)
-            } else {
-                throw failure(expecting: "',' or ']' after an array element")
-            }
+            if consume(UInt8(ascii: "]")) { return .array(elements) }
+            guard consume(UInt8(ascii: ",")) else { throw failure(expecting: "',' or ']' after an array element") }
         }
     }
 
@@ -505,6 +486,13 @@ private struct Scanner {
 
     private func peek(_ byte: UInt8) -> Bool {
         index < bytes.count && bytes[index] == byte
+    }
+
+    /// Moves past `byte` when it is next; whether it was.
+    private mutating func consume(_ byte: UInt8) -> Bool {
+        guard peek(byte) else { return false }
+        index += 1
+        return true
     }
 
     private func isDigit(_ byte: UInt8) -> Bool {
