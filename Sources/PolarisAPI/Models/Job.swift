@@ -2,26 +2,116 @@
 /// list item (without it). Members this project does not model are kept in `otherFields` and
 /// encoded back, so the emulator and the client round-trip unknown fields.
 public struct Job: Hashable, Sendable {
-    public var id: String
+    /// The members, behind one reference shared by every copy until one of them changes
+    /// (copy on write): a job is copied into the warden's index, its matches, its decisions
+    /// and its last observation, and inline its members took 440 bytes a copy (megabytes at
+    /// 10,000 jobs).
+    struct Members: Hashable, Sendable {
+        var id: String
+        /// `streaming`, `batch`, ...
+        var type: String
+        var executionStatus: ExecutionStatus
+        var desiredExecutionStatus: DesiredExecutionStatus?
+        var health: JobHealth
+        var createdBy: PolarisUser?
+        var lastModifiedBy: PolarisUser?
+        var createdTimestamp: PolarisTimestamp?
+        var lastUpdatedTimestamp: PolarisTimestamp?
+        var startedTimestamp: PolarisTimestamp?
+        var completedTimestamp: PolarisTimestamp?
+        /// The submitted request, echoed; absent in list summaries.
+        var spec: JobSpec?
+        /// `target` (`{"type":"table","tableName":...}`).
+        var target: JSONValue?
+        /// `source` (`{"type":"connection","connectionName":...}` for streaming).
+        var source: JSONValue?
+        /// Everything else (`mappings`, `readFromPoint`, ... at top level for streaming jobs).
+        var otherFields: [String: JSONValue]
+    }
+
+    private final class Box: @unchecked Sendable {
+        // Mutated only through `Job.mutate`, while uniquely referenced.
+        var members: Members
+        init(_ members: Members) { self.members = members }
+    }
+
+    private var box: Box
+
+    /// Copies the members first when another `Job` shares them.
+    private mutating func mutate(_ change: (inout Members) -> Void) {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.members) }
+        change(&box.members)
+    }
+
+    public static func == (lhs: Job, rhs: Job) -> Bool { lhs.box === rhs.box || lhs.box.members == rhs.box.members }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(box.members) }
+
+    public var id: String {
+        get { box.members.id }
+        set { mutate { $0.id = newValue } }
+    }
     /// `streaming`, `batch`, ...
-    public var type: String
-    public var executionStatus: ExecutionStatus
-    public var desiredExecutionStatus: DesiredExecutionStatus?
-    public var health: JobHealth
-    public var createdBy: PolarisUser?
-    public var lastModifiedBy: PolarisUser?
-    public var createdTimestamp: PolarisTimestamp?
-    public var lastUpdatedTimestamp: PolarisTimestamp?
-    public var startedTimestamp: PolarisTimestamp?
-    public var completedTimestamp: PolarisTimestamp?
+    public var type: String {
+        get { box.members.type }
+        set { mutate { $0.type = newValue } }
+    }
+    public var executionStatus: ExecutionStatus {
+        get { box.members.executionStatus }
+        set { mutate { $0.executionStatus = newValue } }
+    }
+    public var desiredExecutionStatus: DesiredExecutionStatus? {
+        get { box.members.desiredExecutionStatus }
+        set { mutate { $0.desiredExecutionStatus = newValue } }
+    }
+    public var health: JobHealth {
+        get { box.members.health }
+        set { mutate { $0.health = newValue } }
+    }
+    public var createdBy: PolarisUser? {
+        get { box.members.createdBy }
+        set { mutate { $0.createdBy = newValue } }
+    }
+    public var lastModifiedBy: PolarisUser? {
+        get { box.members.lastModifiedBy }
+        set { mutate { $0.lastModifiedBy = newValue } }
+    }
+    public var createdTimestamp: PolarisTimestamp? {
+        get { box.members.createdTimestamp }
+        set { mutate { $0.createdTimestamp = newValue } }
+    }
+    public var lastUpdatedTimestamp: PolarisTimestamp? {
+        get { box.members.lastUpdatedTimestamp }
+        set { mutate { $0.lastUpdatedTimestamp = newValue } }
+    }
+    public var startedTimestamp: PolarisTimestamp? {
+        get { box.members.startedTimestamp }
+        set { mutate { $0.startedTimestamp = newValue } }
+    }
+    public var completedTimestamp: PolarisTimestamp? {
+        get { box.members.completedTimestamp }
+        set { mutate { $0.completedTimestamp = newValue } }
+    }
     /// The submitted request, echoed; absent in list summaries.
-    public var spec: JobSpec?
+    public var spec: JobSpec? {
+        get { box.members.spec }
+        set { mutate { $0.spec = newValue } }
+    }
     /// `target` (`{"type":"table","tableName":...}`).
-    public var target: JSONValue?
+    public var target: JSONValue? {
+        get { box.members.target }
+        set { mutate { $0.target = newValue } }
+    }
     /// `source` (`{"type":"connection","connectionName":...}` for streaming).
-    public var source: JSONValue?
+    public var source: JSONValue? {
+        get { box.members.source }
+        set { mutate { $0.source = newValue } }
+    }
     /// Everything else (`mappings`, `readFromPoint`, ... at top level for streaming jobs).
-    public var otherFields: [String: JSONValue]
+    public var otherFields: [String: JSONValue] {
+        get { box.members.otherFields }
+        set { mutate { $0.otherFields = newValue } }
+    }
 
     public init(
         id: String, type: String, executionStatus: ExecutionStatus,
@@ -32,21 +122,13 @@ public struct Job: Hashable, Sendable {
         spec: JobSpec? = nil, target: JSONValue? = nil, source: JSONValue? = nil,
         otherFields: [String: JSONValue] = [:]
     ) {
-        self.id = id
-        self.type = type
-        self.executionStatus = executionStatus
-        self.desiredExecutionStatus = desiredExecutionStatus
-        self.health = health
-        self.createdBy = createdBy
-        self.lastModifiedBy = lastModifiedBy
-        self.createdTimestamp = createdTimestamp
-        self.lastUpdatedTimestamp = lastUpdatedTimestamp
-        self.startedTimestamp = startedTimestamp
-        self.completedTimestamp = completedTimestamp
-        self.spec = spec
-        self.target = target
-        self.source = source
-        self.otherFields = otherFields
+        box = Box(
+            Members(
+                id: id, type: type, executionStatus: executionStatus, desiredExecutionStatus: desiredExecutionStatus,
+                health: health, createdBy: createdBy, lastModifiedBy: lastModifiedBy,
+                createdTimestamp: createdTimestamp, lastUpdatedTimestamp: lastUpdatedTimestamp,
+                startedTimestamp: startedTimestamp, completedTimestamp: completedTimestamp, spec: spec, target: target,
+                source: source, otherFields: otherFields))
     }
 
     /// `target.tableName`.
@@ -73,28 +155,29 @@ extension Job: Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: Key.self)
-        id = try container.decode(String.self, forKey: Key("id"))
-        type = try container.decode(String.self, forKey: Key("type"))
-        executionStatus = try container.decode(ExecutionStatus.self, forKey: Key("executionStatus"))
-        desiredExecutionStatus = try container.decodeIfPresent(
-            DesiredExecutionStatus.self, forKey: Key("desiredExecutionStatus"))
-        health = try container.decodeIfPresent(JobHealth.self, forKey: Key("health")) ?? .ok
-        createdBy = try container.decodeIfPresent(PolarisUser.self, forKey: Key("createdBy"))
-        lastModifiedBy = try container.decodeIfPresent(PolarisUser.self, forKey: Key("lastModifiedBy"))
-        createdTimestamp = try container.decodeIfPresent(PolarisTimestamp.self, forKey: Key("createdTimestamp"))
-        lastUpdatedTimestamp = try container.decodeIfPresent(
-            PolarisTimestamp.self, forKey: Key("lastUpdatedTimestamp"))
-        startedTimestamp = try container.decodeIfPresent(PolarisTimestamp.self, forKey: Key("startedTimestamp"))
-        completedTimestamp = try container.decodeIfPresent(
-            PolarisTimestamp.self, forKey: Key("completedTimestamp"))
-        spec = try container.decodeIfPresent(JobSpec.self, forKey: Key("spec"))
-        target = try container.decodeIfPresent(JSONValue.self, forKey: Key("target"))
-        source = try container.decodeIfPresent(JSONValue.self, forKey: Key("source"))
         var others: [String: JSONValue] = [:]
         for key in container.allKeys where !Self.modelled.contains(key.stringValue) {
             others[key.stringValue] = try container.decode(JSONValue.self, forKey: key)
         }
-        otherFields = others
+        self.init(
+            id: try container.decode(String.self, forKey: Key("id")),
+            type: try container.decode(String.self, forKey: Key("type")),
+            executionStatus: try container.decode(ExecutionStatus.self, forKey: Key("executionStatus")),
+            desiredExecutionStatus: try container.decodeIfPresent(
+                DesiredExecutionStatus.self, forKey: Key("desiredExecutionStatus")),
+            health: try container.decodeIfPresent(JobHealth.self, forKey: Key("health")) ?? .ok,
+            createdBy: try container.decodeIfPresent(PolarisUser.self, forKey: Key("createdBy")),
+            lastModifiedBy: try container.decodeIfPresent(PolarisUser.self, forKey: Key("lastModifiedBy")),
+            createdTimestamp: try container.decodeIfPresent(PolarisTimestamp.self, forKey: Key("createdTimestamp")),
+            lastUpdatedTimestamp: try container.decodeIfPresent(
+                PolarisTimestamp.self, forKey: Key("lastUpdatedTimestamp")),
+            startedTimestamp: try container.decodeIfPresent(PolarisTimestamp.self, forKey: Key("startedTimestamp")),
+            completedTimestamp: try container.decodeIfPresent(
+                PolarisTimestamp.self, forKey: Key("completedTimestamp")),
+            spec: try container.decodeIfPresent(JobSpec.self, forKey: Key("spec")),
+            target: try container.decodeIfPresent(JSONValue.self, forKey: Key("target")),
+            source: try container.decodeIfPresent(JSONValue.self, forKey: Key("source")),
+            otherFields: others)
     }
 
     public func encode(to encoder: any Encoder) throws {

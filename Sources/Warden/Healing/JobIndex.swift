@@ -76,7 +76,9 @@ public struct JobIndex: Sendable {
     public mutating func absorbSweep(_ swept: [Job], at now: Date) {
         let previous = (watermark, watermarkMovedAt)
         jobs = []
+        jobs.reserveCapacity(swept.count)
         positions = [:]
+        positions.reserveCapacity(swept.count)
         watermark = nil
         timestampsMissing = false
         for job in swept { upsert(job, at: now) }
@@ -133,7 +135,8 @@ public struct JobIndex: Sendable {
 extension Job {
     /// What the warden keeps of a listed job: identity, status, health, times and the names of
     /// its table and connection. The rest of a list summary (who made it, the streaming members
-    /// repeated at the top level) is dropped: at 10,000 jobs it was most of the picture's memory.
+    /// repeated at the top level, the source's format settings) is dropped: at 10,000 jobs it
+    /// was most of the picture's memory.
     public var narrowed: Job {
         Job(
             id: id, type: type, executionStatus: executionStatus, desiredExecutionStatus: desiredExecutionStatus,

@@ -17,6 +17,8 @@ extension JobSupervisor {
         let before = authority == nil ? nil : state
         var writes: [(DesiredJob, JobWrite)] = []
         let date = now()
+        // Grown once, not doubled step by step while the first cycle adds every job's record.
+        state.jobs.reserveCapacity(decisions.count)
         for decision in decisions {
             let name = decision.job.name
             pendingConnectionTests[name] = nil

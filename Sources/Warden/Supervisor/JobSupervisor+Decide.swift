@@ -19,6 +19,7 @@ extension JobSupervisor {
         let matches = JobMatcher.match(desired: config.jobs, polarisJobs: jobs, knownIDs: knownIDs)
         let date = now()
         var decisions: [Decision] = []
+        decisions.reserveCapacity(config.jobs.count)
         var driftChecksLeft = driftChecksPerCycle
         for job in config.jobs {
             var record = state.jobs[job.name] ?? JobRecord(jobName: job.name)

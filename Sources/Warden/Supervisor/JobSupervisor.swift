@@ -213,6 +213,7 @@ public actor JobSupervisor {
         if let reason = jobIndex.sweepDue(now: date, pollInterval: config.supervisor.pollIntervalSeconds) {
             // Page by page, each narrowed as it comes: never every page's full summaries at once.
             var swept: [Job] = []
+            swept.reserveCapacity(jobIndex.jobs.count + 1000)
             var offset = 0
             while true {
                 let page = try await client.listJobsPage(.allStreaming, limit: 1000, offset: offset)
