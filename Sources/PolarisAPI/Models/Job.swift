@@ -1,117 +1,56 @@
 /// A Polaris job: `JobResponse` from `GET /jobs/{id}` (with `spec`) or a `JobSummaryResponse`
 /// list item (without it). Members this project does not model are kept in `otherFields` and
 /// encoded back, so the emulator and the client round-trip unknown fields.
+@dynamicMemberLookup
 public struct Job: Hashable, Sendable {
     /// The members, behind one reference shared by every copy until one of them changes
     /// (copy on write): a job is copied into the warden's index, its matches, its decisions
     /// and its last observation, and inline its members took 440 bytes a copy (megabytes at
-    /// 10,000 jobs).
-    struct Members: Hashable, Sendable {
-        var id: String
+    /// 10,000 jobs). `job.id`, `job.health = ...` and `\Job.id` reach them as before.
+    public struct Members: Hashable, Sendable {
+        public var id: String
         /// `streaming`, `batch`, ...
-        var type: String
-        var executionStatus: ExecutionStatus
-        var desiredExecutionStatus: DesiredExecutionStatus?
-        var health: JobHealth
-        var createdBy: PolarisUser?
-        var lastModifiedBy: PolarisUser?
-        var createdTimestamp: PolarisTimestamp?
-        var lastUpdatedTimestamp: PolarisTimestamp?
-        var startedTimestamp: PolarisTimestamp?
-        var completedTimestamp: PolarisTimestamp?
+        public var type: String
+        public var executionStatus: ExecutionStatus
+        public var desiredExecutionStatus: DesiredExecutionStatus?
+        public var health: JobHealth
+        public var createdBy: PolarisUser?
+        public var lastModifiedBy: PolarisUser?
+        public var createdTimestamp: PolarisTimestamp?
+        public var lastUpdatedTimestamp: PolarisTimestamp?
+        public var startedTimestamp: PolarisTimestamp?
+        public var completedTimestamp: PolarisTimestamp?
         /// The submitted request, echoed; absent in list summaries.
-        var spec: JobSpec?
+        public var spec: JobSpec?
         /// `target` (`{"type":"table","tableName":...}`).
-        var target: JSONValue?
+        public var target: JSONValue?
         /// `source` (`{"type":"connection","connectionName":...}` for streaming).
-        var source: JSONValue?
+        public var source: JSONValue?
         /// Everything else (`mappings`, `readFromPoint`, ... at top level for streaming jobs).
-        var otherFields: [String: JSONValue]
+        public var otherFields: [String: JSONValue]
     }
 
-    private final class Box: @unchecked Sendable {
-        // Mutated only through `Job.mutate`, while uniquely referenced.
-        var members: Members
-        init(_ members: Members) { self.members = members }
+    @usableFromInline final class Box: @unchecked Sendable {
+        // Mutated only through the subscript's setter, while uniquely referenced.
+        @usableFromInline var members: Members
+        @usableFromInline init(_ members: Members) { self.members = members }
     }
 
-    private var box: Box
+    @usableFromInline var box: Box
 
-    /// Copies the members first when another `Job` shares them.
-    private mutating func mutate(_ change: (inout Members) -> Void) {
-        if !isKnownUniquelyReferenced(&box) { box = Box(box.members) }
-        change(&box.members)
+    /// Inlinable, so a member read in the warden's loops compiles to a field load rather than
+    /// a key path applied at run time.
+    @inlinable public subscript<Value>(dynamicMember member: WritableKeyPath<Members, Value>) -> Value {
+        get { box.members[keyPath: member] }
+        set {
+            if !isKnownUniquelyReferenced(&box) { box = Box(box.members) }
+            box.members[keyPath: member] = newValue
+        }
     }
 
     public static func == (lhs: Job, rhs: Job) -> Bool { lhs.box === rhs.box || lhs.box.members == rhs.box.members }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(box.members) }
-
-    public var id: String {
-        get { box.members.id }
-        set { mutate { $0.id = newValue } }
-    }
-    /// `streaming`, `batch`, ...
-    public var type: String {
-        get { box.members.type }
-        set { mutate { $0.type = newValue } }
-    }
-    public var executionStatus: ExecutionStatus {
-        get { box.members.executionStatus }
-        set { mutate { $0.executionStatus = newValue } }
-    }
-    public var desiredExecutionStatus: DesiredExecutionStatus? {
-        get { box.members.desiredExecutionStatus }
-        set { mutate { $0.desiredExecutionStatus = newValue } }
-    }
-    public var health: JobHealth {
-        get { box.members.health }
-        set { mutate { $0.health = newValue } }
-    }
-    public var createdBy: PolarisUser? {
-        get { box.members.createdBy }
-        set { mutate { $0.createdBy = newValue } }
-    }
-    public var lastModifiedBy: PolarisUser? {
-        get { box.members.lastModifiedBy }
-        set { mutate { $0.lastModifiedBy = newValue } }
-    }
-    public var createdTimestamp: PolarisTimestamp? {
-        get { box.members.createdTimestamp }
-        set { mutate { $0.createdTimestamp = newValue } }
-    }
-    public var lastUpdatedTimestamp: PolarisTimestamp? {
-        get { box.members.lastUpdatedTimestamp }
-        set { mutate { $0.lastUpdatedTimestamp = newValue } }
-    }
-    public var startedTimestamp: PolarisTimestamp? {
-        get { box.members.startedTimestamp }
-        set { mutate { $0.startedTimestamp = newValue } }
-    }
-    public var completedTimestamp: PolarisTimestamp? {
-        get { box.members.completedTimestamp }
-        set { mutate { $0.completedTimestamp = newValue } }
-    }
-    /// The submitted request, echoed; absent in list summaries.
-    public var spec: JobSpec? {
-        get { box.members.spec }
-        set { mutate { $0.spec = newValue } }
-    }
-    /// `target` (`{"type":"table","tableName":...}`).
-    public var target: JSONValue? {
-        get { box.members.target }
-        set { mutate { $0.target = newValue } }
-    }
-    /// `source` (`{"type":"connection","connectionName":...}` for streaming).
-    public var source: JSONValue? {
-        get { box.members.source }
-        set { mutate { $0.source = newValue } }
-    }
-    /// Everything else (`mappings`, `readFromPoint`, ... at top level for streaming jobs).
-    public var otherFields: [String: JSONValue] {
-        get { box.members.otherFields }
-        set { mutate { $0.otherFields = newValue } }
-    }
 
     public init(
         id: String, type: String, executionStatus: ExecutionStatus,
@@ -132,10 +71,10 @@ public struct Job: Hashable, Sendable {
     }
 
     /// `target.tableName`.
-    public var targetTable: String? { target?["tableName"]?.stringValue ?? spec?.targetTable }
+    public var targetTable: String? { self.target?["tableName"]?.stringValue ?? self.spec?.targetTable }
 
     /// `source.connectionName`.
-    public var connectionName: String? { source?["connectionName"]?.stringValue ?? spec?.connectionName }
+    public var connectionName: String? { self.source?["connectionName"]?.stringValue ?? self.spec?.connectionName }
 }
 
 extension Job: Codable {
@@ -182,23 +121,24 @@ extension Job: Codable {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
-        for (key, value) in otherFields where !Self.modelled.contains(key) {
+        let job = box.members
+        for (key, value) in job.otherFields where !Self.modelled.contains(key) {
             try container.encode(value, forKey: Key(key))
         }
-        try container.encode(id, forKey: Key("id"))
-        try container.encode(type, forKey: Key("type"))
-        try container.encode(executionStatus, forKey: Key("executionStatus"))
-        try container.encodeIfPresent(desiredExecutionStatus, forKey: Key("desiredExecutionStatus"))
-        try container.encode(health, forKey: Key("health"))
-        try container.encodeIfPresent(createdBy, forKey: Key("createdBy"))
-        try container.encodeIfPresent(lastModifiedBy, forKey: Key("lastModifiedBy"))
-        try container.encodeIfPresent(createdTimestamp, forKey: Key("createdTimestamp"))
-        try container.encodeIfPresent(lastUpdatedTimestamp, forKey: Key("lastUpdatedTimestamp"))
-        try container.encodeIfPresent(startedTimestamp, forKey: Key("startedTimestamp"))
-        try container.encodeIfPresent(completedTimestamp, forKey: Key("completedTimestamp"))
-        try container.encodeIfPresent(spec, forKey: Key("spec"))
-        try container.encodeIfPresent(target, forKey: Key("target"))
-        try container.encodeIfPresent(source, forKey: Key("source"))
+        try container.encode(job.id, forKey: Key("id"))
+        try container.encode(job.type, forKey: Key("type"))
+        try container.encode(job.executionStatus, forKey: Key("executionStatus"))
+        try container.encodeIfPresent(job.desiredExecutionStatus, forKey: Key("desiredExecutionStatus"))
+        try container.encode(job.health, forKey: Key("health"))
+        try container.encodeIfPresent(job.createdBy, forKey: Key("createdBy"))
+        try container.encodeIfPresent(job.lastModifiedBy, forKey: Key("lastModifiedBy"))
+        try container.encodeIfPresent(job.createdTimestamp, forKey: Key("createdTimestamp"))
+        try container.encodeIfPresent(job.lastUpdatedTimestamp, forKey: Key("lastUpdatedTimestamp"))
+        try container.encodeIfPresent(job.startedTimestamp, forKey: Key("startedTimestamp"))
+        try container.encodeIfPresent(job.completedTimestamp, forKey: Key("completedTimestamp"))
+        try container.encodeIfPresent(job.spec, forKey: Key("spec"))
+        try container.encodeIfPresent(job.target, forKey: Key("target"))
+        try container.encodeIfPresent(job.source, forKey: Key("source"))
     }
 }
 

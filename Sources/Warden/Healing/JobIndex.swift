@@ -139,8 +139,9 @@ extension Job {
     /// was most of the picture's memory.
     public var narrowed: Job {
         Job(
-            id: id, type: type, executionStatus: executionStatus, desiredExecutionStatus: desiredExecutionStatus,
-            health: health, createdTimestamp: createdTimestamp, lastUpdatedTimestamp: lastUpdatedTimestamp,
+            id: self.id, type: self.type, executionStatus: self.executionStatus,
+            desiredExecutionStatus: self.desiredExecutionStatus, health: self.health,
+            createdTimestamp: self.createdTimestamp, lastUpdatedTimestamp: self.lastUpdatedTimestamp,
             target: targetTable.map { .object(["tableName": .string($0)]) },
             source: connectionName.map { .object(["connectionName": .string($0)]) })
     }
