@@ -132,6 +132,7 @@ let package = Package(
             dependencies: [
                 "Warden",
                 "WardenPostgres",
+                "WardenPlatform",
                 "PolarisAPI",
                 "Systemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

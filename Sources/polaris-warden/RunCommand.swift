@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import Warden
+import WardenPlatform
 import WardenPostgres
 
 #if canImport(FoundationEssentials)
@@ -45,6 +46,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        MemoryTuning.applyDaemonDefaults(environment: ProcessInfo.processInfo.environment)
         let logger = logOptions.bootstrap()
         let options = WardenService.Options(
             configPath: configOptions.config(instance: stateOptions.instance), stateDirectory: stateOptions.resolved,

@@ -1,6 +1,6 @@
-import PolarisAPI
 import Testing
 
+@testable import PolarisAPI
 @testable import Warden
 
 #if canImport(FoundationEssentials)
@@ -147,5 +147,22 @@ import Foundation
         // One that does find a newer update makes it fresh.
         index.absorbSweep([Self.job("a", updated: 100), Self.job("b", updated: 150)], at: later)
         #expect(!index.isSettled(Self.job("x", updated: 149), now: later.addingTimeInterval(2)))
+    }
+
+    /// A sweep keeps the index's own copy of a job it finds unchanged (no second copy of the
+    /// picture per sweep at 10,000 jobs), and takes the listed one when anything it keeps differs.
+    @Test func aSweepKeepsTheCopyItHasOfAnUnchangedJob() throws {
+        var index = JobIndex()
+        index.absorbSweep([Self.job("a", updated: 1), Self.job("b", updated: 1)], at: Self.start)
+        let before = index.jobs
+        var b = Self.job("b", updated: 1)
+        b.health = JobHealth(status: .warn, code: "lost_connection_to_source")
+        var a = Self.job("a", updated: 1)
+        a.createdBy = PolarisUser(username: "someone", userId: "u1")  // dropped by narrowing anyway
+        index.absorbSweep([a, b].map(index.narrowed), at: Self.start.addingTimeInterval(10))
+        #expect(index.jobs[0].box === before[0].box, "the unchanged job is the same copy")
+        #expect(index.jobs[1].box !== before[1].box)
+        #expect(index.jobs[1].health.status == .warn)
+        #expect(index.jobs[0].createdBy == nil)
     }
 }

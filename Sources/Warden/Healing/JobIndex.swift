@@ -75,13 +75,14 @@ public struct JobIndex: Sendable {
     /// A full sweep's result replaces the picture.
     public mutating func absorbSweep(_ swept: [Job], at now: Date) {
         let previous = (watermark, watermarkMovedAt)
+        let known = self
         jobs = []
         jobs.reserveCapacity(swept.count)
         positions = [:]
         positions.reserveCapacity(swept.count)
         watermark = nil
         timestampsMissing = false
-        for job in swept { upsert(job, at: now) }
+        for job in swept { place(known.narrowed(job), at: now) }
         // A sweep that found nothing newer has not moved the watermark: the margin is not fresh
         // again (else the next delta read would re-read every job updated near the newest one).
         if let old = previous.0, let new = watermark, new <= old {
@@ -110,8 +111,10 @@ public struct JobIndex: Sendable {
 
     /// Inserts or replaces a job (narrowed), keeping the newer version when both carry a
     /// last-update time.
-    mutating func upsert(_ listed: Job, at now: Date) {
-        let job = listed.narrowed
+    mutating func upsert(_ listed: Job, at now: Date) { place(narrowed(listed), at: now) }
+
+    /// `upsert` of a job already narrowed.
+    private mutating func place(_ job: Job, at now: Date) {
         if let updated = job.lastUpdatedTimestamp {
             if watermark.map({ updated > $0 }) ?? true {
                 watermark = updated
@@ -132,7 +135,28 @@ public struct JobIndex: Sendable {
     }
 }
 
+extension JobIndex {
+    /// `listed.narrowed`, or the job the index already holds when that is what it would be:
+    /// a sweep finds most jobs unchanged, and keeping the one copy the index has (instead of
+    /// allocating another per job and sweep) keeps a 10,000-job sweep from doubling the picture.
+    public func narrowed(_ listed: Job) -> Job {
+        if let index = positions[listed.id], jobs[index].isNarrowed(from: listed) { return jobs[index] }
+        return listed.narrowed
+    }
+}
+
 extension Job {
+    /// Whether this job is `listed.narrowed`, compared member by member without building it.
+    func isNarrowed(from listed: Job) -> Bool {
+        self.id == listed.id && self.type == listed.type && self.executionStatus == listed.executionStatus
+            && self.desiredExecutionStatus == listed.desiredExecutionStatus && self.health == listed.health
+            && self.createdTimestamp == listed.createdTimestamp
+            && self.lastUpdatedTimestamp == listed.lastUpdatedTimestamp && self.targetTable == listed.targetTable
+            && self.connectionName == listed.connectionName && self.createdBy == nil && self.lastModifiedBy == nil
+            && self.startedTimestamp == nil && self.completedTimestamp == nil && self.spec == nil
+            && self.otherFields.isEmpty
+    }
+
     /// What the warden keeps of a listed job: identity, status, health, times and the names of
     /// its table and connection. The rest of a list summary (who made it, the streaming members
     /// repeated at the top level, the source's format settings) is dropped: at 10,000 jobs it

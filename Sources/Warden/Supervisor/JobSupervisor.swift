@@ -217,7 +217,7 @@ public actor JobSupervisor {
             var offset = 0
             while true {
                 let page = try await client.listJobsPage(.allStreaming, limit: 1000, offset: offset)
-                swept += page.values.map(\.narrowed)
+                swept += page.values.map(jobIndex.narrowed)
                 offset += page.values.count
                 guard page.moreResultsAvailable, !page.values.isEmpty else { break }
             }
