@@ -158,6 +158,27 @@ struct ConfigLoaderTests {
         #expect(clickstream.spec.fields["source"]?["formatSettings"]?["format"] == .string("kinesis"))
     }
 
+    /// Jobs made from one template share what their specs have in common once loaded (a
+    /// 10,000-job config kept 10,000 copies; BENCHMARKS.md), and each spec is still its own.
+    @Test func jobsFromOneTemplateShareTheirCommonParts() throws {
+        let spec =
+            #"{"type": "streaming", "source": {"type": "connection", "connectionName": "kinesis-clickstream-prod", "#
+            + #""formatSettings": {"format": "nd-json"}}, "target": {"type": "table", "tableName": "TABLE"}}"#
+        let jobs = ["a", "b"].map {
+            #"{"name": "\#($0)", "spec": "# + spec.replacingOccurrences(of: "TABLE", with: $0) + "}"
+        }
+        let text = Self.config(
+            extra: #""connections": [{"name": "kinesis-clickstream-prod", "managed": false}],"#,
+            jobs: "[" + jobs.joined(separator: ",") + "]")
+        let config = try ConfigLoader.parse(Array(text.utf8), source: "inline")
+        let names = config.jobs.map { $0.spec.fields["source"]?["connectionName"]?.stringValue }
+        let storage = names.map { $0?.utf8.withContiguousStorageIfAvailable { UInt(bitPattern: $0.baseAddress) } }
+        #expect(names == ["kinesis-clickstream-prod", "kinesis-clickstream-prod"])
+        #expect(storage[0] != nil && storage[0] == storage[1], "one copy of the shared connection name")
+        #expect(config.jobs.map(\.table) == ["a", "b"])
+        #expect(config.jobs.map(\.connectionName) == ["kinesis-clickstream-prod", "kinesis-clickstream-prod"])
+    }
+
     @Test func aJobSwitchesStallDetectionOffOrOnForItself() throws {
         let spec =
             #"{"type": "streaming", "source": {"type": "connection", "connectionName": "c"}, "#

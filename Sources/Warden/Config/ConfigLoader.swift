@@ -60,7 +60,10 @@ public enum ConfigLoader {
         var validator = ConfigValidator(map: map)
         let config = validator.validate(document)
         let problems = validator.sortedProblems()
-        if let config, problems.isEmpty { return config }
+        if var config, problems.isEmpty {
+            config.shareEqualSpecParts()
+            return config
+        }
         throw ConfigError(source: source, problems: problems)
     }
 

@@ -202,3 +202,14 @@ public struct DesiredJob: Sendable, Hashable {
     /// `maxParseExceptions` of the spec (Polaris's default when absent).
     public var maxParseExceptions: Int64 { spec.fields["maxParseExceptions"]?.intValue ?? 2_147_483_647 }
 }
+
+extension WardenConfig {
+    /// Lets the jobs' specs share what they have in common (`JSONInterner`): jobs made from one
+    /// template repeat most of their spec, and a 10,000-job config kept 10,000 copies of it.
+    mutating func shareEqualSpecParts() {
+        var interner = JSONInterner()
+        for index in jobs.indices {
+            jobs[index].spec = JobSpec(fields: interner.intern(jobs[index].spec.fields))
+        }
+    }
+}
