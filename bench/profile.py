@@ -3,7 +3,8 @@
 
 The release warden runs under `valgrind --tool=callgrind --instr-atstart=no` against the
 release emulator with N seeded jobs; collection is switched on (callgrind_control -i on) after
-the warm-up (adoption) and off after CYCLES cycles, then the profile is dumped.
+the warm-up (adoption, until a cycle sends no drift check) and off after CYCLES cycles, then the
+profile is dumped.
 
   python3 bench/profile.py --jobs 10000 --cycles 3 --out /tmp/warden.callgrind
   callgrind_annotate --inclusive=yes /tmp/warden.callgrind | swift demangle --simplified | head -60
@@ -52,10 +53,20 @@ def main():
     warden = harness.Warden(wrapper, work, config, key, notify)
     try:
         warden.start()
-        # warm-up: two cycles complete (the first adopts); then instrument CYCLES cycles,
-        # counted by their STATUS= notifications (sent after each cycle).
+        # warm-up: two cycles complete (the first adopts), then cycles until one sends no drift
+        # check (`GET /jobs/{id}`: adoption spreads them over the first cycles, 8 at 10,000
+        # jobs), as bench/run.py does; then instrument CYCLES steady cycles, counted by their
+        # STATUS= notifications (sent after each cycle).
         while len(notify.cycle_ends()) < 2:
             time.sleep(0.2)
+        deadline = time.monotonic() + 3600
+        while time.monotonic() < deadline:
+            emulator.clear_requests()
+            mark = len(notify.cycle_ends())
+            while len(notify.cycle_ends()) < mark + 1:
+                time.sleep(0.2)
+            if not any(r["method"] == "GET" and "/jobs/" in r["path"] for r in emulator.requests()):
+                break
         time.sleep(0.5)
         emulator.clear_requests()
         subprocess.run(["callgrind_control", "-i", "on", str(warden.proc.pid)], check=True, capture_output=True)
