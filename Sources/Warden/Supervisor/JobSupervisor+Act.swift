@@ -194,10 +194,9 @@ extension JobSupervisor {
 
     /// With `highAvailability`: the state in the fleet's store when it changed, fenced by the
     /// lease (the next leader starts from it). A refusal is logged; the writes already stopped.
-    func recordFleetState() async {
-        guard let authority else { return }
-        let digest = state.persistedDigest
-        guard lastRecorded != digest else { return }
+    /// `digest` is the state's `persistedDigest`, computed once for this and `persist`.
+    func recordFleetState(digest: PersistedDigest) async {
+        guard let authority, lastRecorded != digest else { return }
         do {
             try await authority.record(state)
             lastRecorded = digest
@@ -208,11 +207,12 @@ extension JobSupervisor {
 
     /// Writes the state file when what it holds changed (or `unchangedRewriteInterval` passed):
     /// a steady cycle changes nothing persisted, and encoding plus fsync of every record each
-    /// cycle dominated the warden's CPU time at 10,000 jobs.
-    func persist() {
+    /// cycle dominated the warden's CPU time at 10,000 jobs. `known` is the state's
+    /// `persistedDigest` when the caller has it already (hashing every record is per-job work).
+    func persist(digest known: PersistedDigest? = nil) {
         guard let store else { return }
         let date = now()
-        let digest = state.persistedDigest
+        let digest = known ?? state.persistedDigest
         if let last = lastPersisted, last.digest == digest,
             abs(date.timeIntervalSince(last.at)) < Self.unchangedRewriteInterval
         {

@@ -200,8 +200,10 @@ public actor JobSupervisor {
         let stalled = incidents.projectHeld ? [] : await sampleStalls(jobs: jobs)
         let decisions = await decide(jobs: jobs, held: held, replaceForStall: stalled)
         await commit(decisions)
-        persist()
-        await recordFleetState()
+        // One digest of the cycle's final state serves the file and the fleet's store.
+        let digest = state.persistedDigest
+        persist(digest: digest)
+        await recordFleetState(digest: digest)
         return true
     }
 
