@@ -52,6 +52,9 @@ let package = Package(
             dependencies: ["CLibPQ"],
             linkerSettings: [.linkedLibrary("dl")]
         ),
+        // One glibc malloc arena for the daemon, set by a constructor before `main` starts any
+        // thread (the operator's MALLOC_ARENA_MAX wins). Linked into `polaris-warden` only.
+        .target(name: "CMemoryTuning"),
         // The two platform edges every module touches: the one injected clock and the one way to
         // read and atomically write files.
         .target(
@@ -130,6 +133,7 @@ let package = Package(
         .executableTarget(
             name: "polaris-warden",
             dependencies: [
+                "CMemoryTuning",
                 "Warden",
                 "WardenPostgres",
                 "WardenPlatform",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMemoryTuning
 import Logging
 import Warden
 import WardenPlatform
@@ -46,8 +47,9 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        MemoryTuning.applyDaemonDefaults(environment: ProcessInfo.processInfo.environment)
         let logger = logOptions.bootstrap()
+        // Set before `main` by CMemoryTuning's constructor; said here so an operator can see it.
+        logger.debug("malloc arenas", metadata: ["arena_limit": "\(warden_malloc_arena_limit())"])
         let options = WardenService.Options(
             configPath: configOptions.config(instance: stateOptions.instance), stateDirectory: stateOptions.resolved,
             environment: ProcessInfo.processInfo.environment)

@@ -221,3 +221,75 @@ import Testing
         await emulator.stop()
     }
 }
+
+/// `run`'s allocator: one glibc malloc arena, set before any thread exists, unless the operator
+/// sets the limit (BENCHMARKS.md: a 10,000-job warden peaked at 74.5 MB with the arenas its
+/// threads made before `run` set the limit, 65.3 MB with one from the start).
+@Suite(.serialized) struct DaemonMallocArenaTests {
+    /// glibc's arenas besides the main one: each is an anonymous 64 MiB reservation at a 64 MiB
+    /// boundary, its used part read-write and the rest `---p` after it (a thread stack's guard
+    /// page comes before the stack instead).
+    static func arenaHeaps(pid: Int32) throws -> Int {
+        let maps = try String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)
+        let heapSize: UInt64 = 64 << 20
+        var regions: [(start: UInt64, end: UInt64, perms: Substring, anonymous: Bool)] = []
+        for line in maps.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            let range = fields[0].split(separator: "-")
+            guard let start = UInt64(range[0], radix: 16), let end = UInt64(range[1], radix: 16) else { continue }
+            regions.append((start, end, fields[1], fields.count < 6))
+        }
+        var heaps = 0
+        for (index, region) in regions.enumerated()
+        where region.anonymous && region.perms.hasPrefix("rw") && region.start % heapSize == 0 {
+            var end = region.end
+            if index + 1 < regions.count, regions[index + 1].anonymous, regions[index + 1].perms == "---p",
+                regions[index + 1].start == end
+            {
+                end = regions[index + 1].end
+            }
+            if end - region.start == heapSize { heaps += 1 }
+        }
+        return heaps
+    }
+
+    /// Runs the daemon until its first READY=1 and counts its arenas.
+    static func arenasOfARunningDaemon(environment: [String: String]) async throws -> Int {
+        let (emulator, directory, configFile) = try await DaemonProcessTests.emulatorAndConfig(tables: ["orders"])
+        let notify = try FakeNotifySocket()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DaemonProcessTests.binary)
+        process.arguments = ["run", "--config", configFile.path, "--state-directory", directory.path]
+        // Only the limit `environment` sets, none inherited from whoever runs the tests.
+        let inherited = ProcessInfo.processInfo.environment.filter {
+            $0.key != "MALLOC_ARENA_MAX" && $0.key != "GLIBC_TUNABLES"
+        }
+        process.environment = inherited.merging(
+            ["NOTIFY_SOCKET": notify.path, "POLARIS_API_KEY": DaemonProcessTests.apiKey].merging(environment) { $1 }
+        ) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        let ready = notify.receive(until: { $0.contains("READY=1") })
+        #expect(ready.last?.contains("READY=1") == true)
+        let heaps = try arenaHeaps(pid: process.processIdentifier)
+        await emulator.stop()
+        return heaps
+    }
+
+    @Test func runUsesOneMallocArena() async throws {
+        guard DaemonProcessTests.requireBinary() else { return }
+        #expect(try await Self.arenasOfARunningDaemon(environment: [:]) == 0)
+    }
+
+    @Test func theOperatorsArenaLimitWins() async throws {
+        guard DaemonProcessTests.requireBinary() else { return }
+        #expect(try await Self.arenasOfARunningDaemon(environment: ["MALLOC_ARENA_MAX": "8"]) > 0)
+        #expect(
+            try await Self.arenasOfARunningDaemon(environment: ["GLIBC_TUNABLES": "glibc.malloc.arena_max=8"]) > 0)
+    }
+}
