@@ -224,8 +224,11 @@ import Testing
 
 /// `run`'s allocator: one glibc malloc arena, set before any thread exists, unless the operator
 /// sets the limit (BENCHMARKS.md: a 10,000-job warden peaked at 74.5 MB with the arenas its
-/// threads made before `run` set the limit, 65.3 MB with one from the start).
-@Suite(.serialized) struct DaemonMallocArenaTests {
+/// threads made before `run` set the limit, 65.3 MB with one from the start). An extension, so
+/// these run serialized with the other daemon tests: `FakeNotifySocket.receive` blocks a thread
+/// of the cooperative pool the in-process emulator needs, and two such tests at once on a
+/// two-core machine starve it.
+extension DaemonProcessTests {
     /// glibc's arenas besides the main one: each is an anonymous 64 MiB reservation at a 64 MiB
     /// boundary, its used part read-write and the rest `---p` after it (a thread stack's guard
     /// page comes before the stack instead).
@@ -255,17 +258,17 @@ import Testing
 
     /// Runs the daemon until its first READY=1 and counts its arenas.
     static func arenasOfARunningDaemon(environment: [String: String]) async throws -> Int {
-        let (emulator, directory, configFile) = try await DaemonProcessTests.emulatorAndConfig(tables: ["orders"])
+        let (emulator, directory, configFile) = try await Self.emulatorAndConfig(tables: ["orders"])
         let notify = try FakeNotifySocket()
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonProcessTests.binary)
+        process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["run", "--config", configFile.path, "--state-directory", directory.path]
         // Only the limit `environment` sets, none inherited from whoever runs the tests.
         let inherited = ProcessInfo.processInfo.environment.filter {
             $0.key != "MALLOC_ARENA_MAX" && $0.key != "GLIBC_TUNABLES"
         }
         process.environment = inherited.merging(
-            ["NOTIFY_SOCKET": notify.path, "POLARIS_API_KEY": DaemonProcessTests.apiKey].merging(environment) { $1 }
+            ["NOTIFY_SOCKET": notify.path, "POLARIS_API_KEY": Self.apiKey].merging(environment) { $1 }
         ) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -282,12 +285,12 @@ import Testing
     }
 
     @Test func runUsesOneMallocArena() async throws {
-        guard DaemonProcessTests.requireBinary() else { return }
+        guard Self.requireBinary() else { return }
         #expect(try await Self.arenasOfARunningDaemon(environment: [:]) == 0)
     }
 
     @Test func theOperatorsArenaLimitWins() async throws {
-        guard DaemonProcessTests.requireBinary() else { return }
+        guard Self.requireBinary() else { return }
         #expect(try await Self.arenasOfARunningDaemon(environment: ["MALLOC_ARENA_MAX": "8"]) > 0)
         #expect(
             try await Self.arenasOfARunningDaemon(environment: ["GLIBC_TUNABLES": "glibc.malloc.arena_max=8"]) > 0)
