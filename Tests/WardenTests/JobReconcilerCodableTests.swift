@@ -30,6 +30,26 @@ struct JobReconcilerCodableTests {
         #expect(decoded.markers == [.failedObserved])
     }
 
+    /// Every marker has a bit of its own, and all of them survive the state file by name.
+    @Test func everyMarkerIsABitOfItsOwnAndPersistsByName() throws {
+        let all = JobReconciler.Marker.allCases
+        #expect(Set(all.map(\.bit)).count == all.count)
+        #expect(all.allSatisfy { $0.bit.nonzeroBitCount == 1 })
+        var markers: JobReconciler.Markers = []
+        for marker in all {
+            let first = markers.insert(marker)
+            let second = markers.insert(marker)
+            #expect(first && !second, "\(marker): inserted once")
+        }
+        #expect(markers.names == all.map(\.rawValue).sorted())
+        #expect(JobReconciler.Markers(markers.names.compactMap(JobReconciler.Marker.init(rawValue:))) == markers)
+        markers.subtract([.drifted, .stalled])
+        #expect(!markers.contains(.drifted) && !markers.contains(.stalled) && markers.contains(.unhealthy))
+        var machine = JobReconciler(jobName: "orders")
+        machine.markers = markers
+        #expect(try Self.roundTrip(machine).markers == markers)
+    }
+
     @Test func gaveUpSurvivesARestartWithoutASecondReport() throws {
         var harness = CrashLoopBudgetTests.gaveUpHarness()
         harness.machine = try Self.roundTrip(harness.machine)

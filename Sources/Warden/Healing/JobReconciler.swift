@@ -25,6 +25,53 @@ public struct JobReconciler: Hashable, Sendable {
     enum Marker: String, Hashable, Sendable, CaseIterable {
         case failedObserved, completedObserved, leftCanceled, leftSuspended, unrecognizedStatus
         case drifted, offsetsStale, offsetsReset, unhealthy, stalled, sourceUnreachable
+
+        /// Its bit in `Markers`.
+        var bit: UInt16 {
+            switch self {
+            case .failedObserved: 1 << 0
+            case .completedObserved: 1 << 1
+            case .leftCanceled: 1 << 2
+            case .leftSuspended: 1 << 3
+            case .unrecognizedStatus: 1 << 4
+            case .drifted: 1 << 5
+            case .offsetsStale: 1 << 6
+            case .offsetsReset: 1 << 7
+            case .unhealthy: 1 << 8
+            case .stalled: 1 << 9
+            case .sourceUnreachable: 1 << 10
+            }
+        }
+    }
+
+    /// The markers set, as bits: every job's are read and changed several times a cycle, and a
+    /// `Set` of a `String`-backed enum hashed each case's name every time (BENCHMARKS.md).
+    struct Markers: Hashable, Sendable, ExpressibleByArrayLiteral {
+        private var bits: UInt16 = 0
+
+        init(arrayLiteral markers: Marker...) { self.init(markers) }
+
+        init(_ markers: some Sequence<Marker>) {
+            for marker in markers { bits |= marker.bit }
+        }
+
+        func contains(_ marker: Marker) -> Bool { bits & marker.bit != 0 }
+
+        /// Sets `marker`; true when it was not set yet.
+        @discardableResult
+        mutating func insert(_ marker: Marker) -> Bool {
+            defer { bits |= marker.bit }
+            return !contains(marker)
+        }
+
+        mutating func remove(_ marker: Marker) { bits &= ~marker.bit }
+
+        mutating func subtract(_ markers: [Marker]) {
+            for marker in markers { remove(marker) }
+        }
+
+        /// The names of the markers set, sorted (the state file's `reported`).
+        var names: [String] { Marker.allCases.filter(contains).map(\.rawValue).sorted() }
     }
 
     /// Where the connection test of a lost-connection episode stands.
@@ -71,7 +118,7 @@ public struct JobReconciler: Hashable, Sendable {
     public internal(set) var budget = CrashLoopBudget()
     /// Where the job stands, as shown (`STATUS=`, `status`, the demo); the output of the last event.
     public internal(set) var phase: JobPhase = .creating
-    var markers: Set<Marker> = []
+    var markers: Markers = []
 
     public init(jobName: String) {
         self.jobName = jobName
@@ -155,7 +202,7 @@ public struct JobReconciler: Hashable, Sendable {
 
     /// Inserts a marker; true when it was not there yet (the report is due).
     mutating func mark(_ marker: Marker) -> Bool {
-        markers.insert(marker).inserted
+        markers.insert(marker)
     }
 }
 
@@ -174,7 +221,7 @@ extension JobReconciler: Codable {
         budget = try container.decodeIfPresent(CrashLoopBudget.self, forKey: .budget) ?? CrashLoopBudget()
         // Markers a newer version wrote and this one does not know are dropped.
         let reported = try container.decodeIfPresent([String].self, forKey: .reported) ?? []
-        markers = Set(reported.compactMap(Marker.init(rawValue:)))
+        markers = Markers(reported.compactMap(Marker.init(rawValue:)))
         // The last phase is kept for `polaris-warden status`; the next observation recomputes it.
         if let since = budget.gaveUpSince {
             phase = .gaveUp(since: since)
@@ -192,7 +239,7 @@ extension JobReconciler: Codable {
         try container.encode(needsReplaceRunning, forKey: .needsReplaceRunning)
         try container.encode(recoveries, forKey: .recoveries)
         try container.encode(budget, forKey: .budget)
-        try container.encode(markers.map(\.rawValue).sorted(), forKey: .reported)
+        try container.encode(markers.names, forKey: .reported)
         try container.encode(phase, forKey: .phase)
     }
 }
