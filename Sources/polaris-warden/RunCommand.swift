@@ -49,7 +49,11 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logOptions.bootstrap()
         // Set before `main` by CMemoryTuning's constructor; said here so an operator can see it.
-        logger.debug("malloc arenas", metadata: ["arena_limit": "\(warden_malloc_arena_limit())"])
+        logger.debug(
+            "malloc settings",
+            metadata: [
+                "arena_limit": "\(warden_malloc_arena_limit())", "mmap_threshold": "\(warden_malloc_mmap_threshold())",
+            ])
         let options = WardenService.Options(
             configPath: configOptions.config(instance: stateOptions.instance), stateDirectory: stateOptions.resolved,
             environment: ProcessInfo.processInfo.environment)

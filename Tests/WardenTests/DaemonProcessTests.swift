@@ -256,22 +256,27 @@ extension DaemonProcessTests {
         return heaps
     }
 
-    /// Runs the daemon until its first READY=1 and counts its arenas.
-    static func arenasOfARunningDaemon(environment: [String: String]) async throws -> Int {
+    /// Runs the daemon until its first READY=1: its arenas and its debug log.
+    static func mallocOfARunningDaemon(environment: [String: String]) async throws -> (arenas: Int, log: String) {
         let (emulator, directory, configFile) = try await Self.emulatorAndConfig(tables: ["orders"])
         let notify = try FakeNotifySocket()
+        let logFile = directory.appendingPathComponent("warden.log")
+        FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["run", "--config", configFile.path, "--state-directory", directory.path]
-        // Only the limit `environment` sets, none inherited from whoever runs the tests.
+        process.arguments = [
+            "run", "--config", configFile.path, "--state-directory", directory.path, "--log", "console",
+            "--log-level", "debug",
+        ]
+        // Only the settings `environment` makes, none inherited from whoever runs the tests.
         let inherited = ProcessInfo.processInfo.environment.filter {
-            $0.key != "MALLOC_ARENA_MAX" && $0.key != "GLIBC_TUNABLES"
+            !$0.key.hasPrefix("MALLOC_") && $0.key != "GLIBC_TUNABLES"
         }
         process.environment = inherited.merging(
             ["NOTIFY_SOCKET": notify.path, "POLARIS_API_KEY": Self.apiKey].merging(environment) { $1 }
         ) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: logFile)
+        process.standardOutput = process.standardError
         try process.run()
         defer {
             process.terminate()
@@ -281,18 +286,29 @@ extension DaemonProcessTests {
         #expect(ready.last?.contains("READY=1") == true)
         let heaps = try arenaHeaps(pid: process.processIdentifier)
         await emulator.stop()
-        return heaps
+        let log = try String(contentsOf: logFile, encoding: .utf8)
+        return (heaps, log.split(separator: "\n").first { $0.contains("malloc settings") }.map(String.init) ?? "")
     }
 
-    @Test func runUsesOneMallocArena() async throws {
+    @Test func runUsesOneMallocArenaAndAFixedMmapThreshold() async throws {
         guard Self.requireBinary() else { return }
-        #expect(try await Self.arenasOfARunningDaemon(environment: [:]) == 0)
+        let (arenas, log) = try await Self.mallocOfARunningDaemon(environment: [:])
+        #expect(arenas == 0)
+        #expect(log.contains("arena_limit=1") && log.contains("mmap_threshold=131072"), "\(log)")
     }
 
-    @Test func theOperatorsArenaLimitWins() async throws {
+    @Test func theOperatorsMallocSettingsWin() async throws {
         guard Self.requireBinary() else { return }
-        #expect(try await Self.arenasOfARunningDaemon(environment: ["MALLOC_ARENA_MAX": "8"]) > 0)
+        let variables = try await Self.mallocOfARunningDaemon(environment: [
+            "MALLOC_ARENA_MAX": "8", "MALLOC_MMAP_THRESHOLD_": "65536",
+        ])
+        #expect(variables.arenas > 0)
         #expect(
-            try await Self.arenasOfARunningDaemon(environment: ["GLIBC_TUNABLES": "glibc.malloc.arena_max=8"]) > 0)
+            variables.log.contains("arena_limit=0") && variables.log.contains("mmap_threshold=0"), "\(variables.log)")
+        let tunables = try await Self.mallocOfARunningDaemon(environment: [
+            "GLIBC_TUNABLES": "glibc.malloc.arena_max=8:glibc.malloc.trim_threshold=65536"
+        ])
+        #expect(tunables.arenas > 0)
+        #expect(tunables.log.contains("arena_limit=0") && tunables.log.contains("mmap_threshold=0"), "\(tunables.log)")
     }
 }
