@@ -21,7 +21,7 @@ CHAOS_SECONDS ?= 90
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: bench bench-incident bench-config bench-stall chaos fuzz bench-deps bench-release binary-size
+.PHONY: bench bench-incident bench-config bench-stall chaos fuzz bench-deps bench-release binary-size link-order
 
 bench-deps:
 	$(call apt_ensure,$(BENCH_DEB_PACKAGES))
@@ -60,6 +60,15 @@ fuzz: bench-deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh all $(FUZZ_TARGETS)
 	@if ls fuzz/artifacts/*/crash-* fuzz/artifacts/*/timeout-* fuzz/artifacts/*/oom-* >/dev/null 2>&1; then \
 		echo "fuzz: findings in fuzz/artifacts/ (add a regression test, fix, delete the artifact)"; exit 1; fi
+
+## The functions a warden runs, placed side by side by the release link (bench/link-order.py;
+## BENCHMARKS.md, "Code placement"): run it again when the code moved, and commit the file.
+link-order: bench-release
+	$(call apt_ensure,valgrind binutils)
+	python3 bench/link-order.py --jobs 100
+	@# SwiftPM does not track the order file: remove the binary so the build links it again.
+	rm -f "$$($(SWIFT) build $(BENCH_RELEASE_FLAGS) --show-bin-path)/polaris-warden"
+	$(SWIFT) build $(BENCH_RELEASE_FLAGS) --product polaris-warden
 
 ## What each module costs in the release polaris-warden (issue 14; BENCHMARKS.md): relinks it with
 ## a link map and groups the map's sections by module (scripts/binary-size.py), then prints the
