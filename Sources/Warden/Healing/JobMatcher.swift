@@ -19,9 +19,20 @@ public enum JobMatcher {
     public static func match(
         desired: [DesiredJob], polarisJobs: [Job], knownIDs: [String: String]
     ) -> [String: Match] {
+        match(desired: desired, polarisJobs: polarisJobs) { knownIDs[$0] }
+    }
+
+    /// - Parameters:
+    ///   - knownID: the Polaris id the state file records for a desired job name: asked once
+    ///     per desired job, so the caller builds no dictionary of them every cycle.
+    public static func match(
+        desired: [DesiredJob], polarisJobs: [Job], knownID: (String) -> String?
+    ) -> [String: Match] {
         // Each job's table once (a JSON lookup), and positions instead of copies of the jobs.
         var byTable: [String: [Int]] = [:]
         var byID: [String: Int] = [:]
+        byTable.reserveCapacity(polarisJobs.count)
+        byID.reserveCapacity(polarisJobs.count)
         var tables: [String?] = Array(repeating: nil, count: polarisJobs.count)
         for (index, job) in polarisJobs.enumerated() where job.type == "streaming" {
             byID[job.id] = index
@@ -33,7 +44,7 @@ public enum JobMatcher {
         result.reserveCapacity(desired.count)
         for wanted in desired {
             let adoptable = newestAlive(byTable[wanted.table] ?? [], in: polarisJobs)
-            if let id = knownIDs[wanted.name], let ours = byID[id], tables[ours] == wanted.table {
+            if let id = knownID(wanted.name), let ours = byID[id], tables[ours] == wanted.table {
                 if !polarisJobs[ours].executionStatus.isTerminal || adoptable == nil {
                     result[wanted.name] = Match(job: polarisJobs[ours], adopted: false)
                 } else {
@@ -48,7 +59,13 @@ public enum JobMatcher {
 
     /// The position of the newest job among `positions` that is not terminal.
     static func newestAlive(_ positions: [Int], in jobs: [Job]) -> Int? {
-        positions.filter { !jobs[$0].executionStatus.isTerminal }.max { precedes(jobs[$0], jobs[$1]) }
+        // As `filter` then `max(by:)`, without an array per job.
+        var newest: Int?
+        for position in positions where !jobs[position].executionStatus.isTerminal {
+            if let current = newest, !precedes(jobs[current], jobs[position]) { continue }
+            newest = position
+        }
+        return newest
     }
 
     /// The newest job that is not terminal; ties broken by id so the choice is deterministic.

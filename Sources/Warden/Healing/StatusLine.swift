@@ -30,8 +30,9 @@ public enum StatusLine {
 
     /// The group a job is counted in: its phase's group, except that a healthy job Polaris
     /// shows as `idle` (a quiet stream, nothing to heal) is counted as `idle`.
-    public static func group(of phase: JobPhase, executionStatus: String?) -> String {
-        if case .running = phase, executionStatus == ExecutionStatus.idle.rawValue { return "idle" }
+    /// `executionStatus` is asked only for a running job.
+    public static func group(of phase: JobPhase, executionStatus: () -> ExecutionStatus?) -> String {
+        if case .running = phase, executionStatus() == .idle { return "idle" }
         return phase.statusGroup
     }
 

@@ -15,8 +15,7 @@ extension JobSupervisor {
     ///   shown, not judged (their state machines do not move, so no budget is used).
     /// - Parameter replaceForStall: jobs whose ingestion stalled with `stall.action: replace`.
     func decide(jobs: [Job], held: Set<String>, replaceForStall: Set<String>) async -> [Decision] {
-        let knownIDs = state.jobs.compactMapValues { $0.reconciler.jobID }
-        let matches = JobMatcher.match(desired: config.jobs, polarisJobs: jobs, knownIDs: knownIDs)
+        let matches = JobMatcher.match(desired: config.jobs, polarisJobs: jobs) { state.jobs[$0]?.reconciler.jobID }
         let date = now()
         var decisions: [Decision] = []
         decisions.reserveCapacity(config.jobs.count)
@@ -28,7 +27,7 @@ extension JobSupervisor {
                 record.reconciler.adopted(jobID: found.id)
             }
             if let found = match.job, !found.executionStatus.isTerminal { record.pendingCreate = nil }
-            if held.contains(job.name) {
+            if !held.isEmpty, held.contains(job.name) {
                 decisions.append(
                     Decision(
                         job: job, record: record, observed: match.job, adopted: match.adopted, specDrifted: false,
@@ -54,10 +53,11 @@ extension JobSupervisor {
                         id: $0.id, executionStatus: $0.executionStatus, health: $0.health,
                         createdTimestamp: $0.createdTimestamp)
                 },
-                specDrifted: drifted, connectionTest: pendingConnectionTests[job.name],
+                specDrifted: drifted,
+                connectionTest: pendingConnectionTests.isEmpty ? nil : pendingConnectionTests[job.name],
                 failureAttributed: match.job.map {
                     incidents.attribute(LiveJob($0), connection: job.connectionName) != .job
-                } ?? false, replaceForStall: replaceForStall.contains(job.name))
+                } ?? false, replaceForStall: !replaceForStall.isEmpty && replaceForStall.contains(job.name))
             let step = record.reconciler.observe(
                 observation, settings: config.supervisor, now: date, random: &random)
             if step.write?.action == .replace(reason: .stalledIngestion) { record.stall?.replacedForStall = true }

@@ -316,16 +316,24 @@ public actor JobSupervisor {
 
     public func statusLine() -> String {
         let date = now()
-        let views = jobViews()
-        let states = views.map { view in
-            if let since = state.jobs[view.name]?.stall?.stalledSince, view.phase == .running {
-                return StatusLine.JobState(
-                    name: view.name, group: "stalled",
-                    note: "no rows for \(Int(date.timeIntervalSince(since)))s")
+        // After every cycle, for every declared job: one pass, one lookup of its record, and
+        // its last observation only when it runs (not `jobViews()`, which copies both).
+        var states: [StatusLine.JobState] = []
+        states.reserveCapacity(config.jobs.count)
+        for job in config.jobs {
+            let record = state.jobs[job.name]
+            let phase = record?.reconciler.phase ?? .creating
+            if let since = record?.stall?.stalledSince, phase == .running {
+                states.append(
+                    StatusLine.JobState(
+                        name: job.name, group: "stalled", note: "no rows for \(Int(date.timeIntervalSince(since)))s"))
+                continue
             }
-            return StatusLine.JobState(
-                name: view.name, group: StatusLine.group(of: view.phase, executionStatus: view.executionStatus),
-                note: view.phase.statusNote(now: date))
+            states.append(
+                StatusLine.JobState(
+                    name: job.name,
+                    group: StatusLine.group(of: phase) { lastObserved[job.name]?.executionStatus },
+                    note: phase.statusNote(now: date)))
         }
         let healing = healProgress.map { $0.summary(now: date) + "; " } ?? ""
         return healing + incidentStatus() + StatusLine.render(jobs: states, api: apiState.summary)
