@@ -52,6 +52,17 @@ import Testing
         #expect(Self.match(jobs)?.job?.id == "b")
     }
 
+    /// The cycle reads matches by position: one per desired job, in the config's order.
+    @Test func matchesFollowTheOrderOfTheDesiredJobs() {
+        let desired = ["clicks", "orders", "views"].map { table in
+            DesiredJob(name: table, spec: JobSpec(fields: ["target": ["type": "table", "tableName": .string(table)]]))
+        }
+        let jobs = [Self.job("v", "views", created: 1), Self.job("o", "orders", created: 2)]
+        let matches = JobMatcher.matches(desired: desired, polarisJobs: jobs) { $0 == "orders" ? "o" : nil }
+        #expect(matches.map { $0.job?.id } == [nil, "o", "v"])
+        #expect(matches.map(\.adopted) == [false, false, true])
+    }
+
     @Test func aChangedSpecMovesTheDesiredTable() {
         var job = Self.desired[0]
         job.spec = JobSpec(fields: ["target": ["type": "table", "tableName": "payments"]])

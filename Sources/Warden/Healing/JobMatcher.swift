@@ -19,15 +19,18 @@ public enum JobMatcher {
     public static func match(
         desired: [DesiredJob], polarisJobs: [Job], knownIDs: [String: String]
     ) -> [String: Match] {
-        match(desired: desired, polarisJobs: polarisJobs) { knownIDs[$0] }
+        let matches = matches(desired: desired, polarisJobs: polarisJobs) { knownIDs[$0] }
+        return Dictionary(zip(desired.map(\.name), matches)) { _, last in last }
     }
 
+    /// The match of each desired job, in the order of `desired` (the cycle reads them by
+    /// position: no dictionary of names is built or searched every cycle).
     /// - Parameters:
     ///   - knownID: the Polaris id the state file records for a desired job name: asked once
-    ///     per desired job, so the caller builds no dictionary of them every cycle.
-    public static func match(
+    ///     per desired job.
+    public static func matches(
         desired: [DesiredJob], polarisJobs: [Job], knownID: (String) -> String?
-    ) -> [String: Match] {
+    ) -> [Match] {
         // Each job's table once (a JSON lookup), and positions instead of copies of the jobs.
         var byTable: [String: [Int]] = [:]
         var byID: [String: Int] = [:]
@@ -40,18 +43,18 @@ public enum JobMatcher {
             tables[index] = table
             if let table { byTable[table, default: []].append(index) }
         }
-        var result: [String: Match] = [:]
+        var result: [Match] = []
         result.reserveCapacity(desired.count)
         for wanted in desired {
             let adoptable = newestAlive(byTable[wanted.table] ?? [], in: polarisJobs)
             if let id = knownID(wanted.name), let ours = byID[id], tables[ours] == wanted.table {
                 if !polarisJobs[ours].executionStatus.isTerminal || adoptable == nil {
-                    result[wanted.name] = Match(job: polarisJobs[ours], adopted: false)
+                    result.append(Match(job: polarisJobs[ours], adopted: false))
                 } else {
-                    result[wanted.name] = Match(job: adoptable.map { polarisJobs[$0] }, adopted: true)
+                    result.append(Match(job: adoptable.map { polarisJobs[$0] }, adopted: true))
                 }
             } else {
-                result[wanted.name] = Match(job: adoptable.map { polarisJobs[$0] }, adopted: adoptable != nil)
+                result.append(Match(job: adoptable.map { polarisJobs[$0] }, adopted: adoptable != nil))
             }
         }
         return result

@@ -21,7 +21,7 @@ extension JobSupervisor {
         state.jobs.reserveCapacity(decisions.count)
         for decision in decisions {
             let name = decision.job.name
-            pendingConnectionTests[name] = nil
+            if !pendingConnectionTests.isEmpty { pendingConnectionTests[name] = nil }
             if let observed = decision.observed { lastObserved[name] = observed } else { lastObserved[name] = nil }
             if decision.adopted, let observed = decision.observed {
                 logger.log(

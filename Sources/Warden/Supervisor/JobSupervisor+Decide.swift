@@ -15,14 +15,14 @@ extension JobSupervisor {
     ///   shown, not judged (their state machines do not move, so no budget is used).
     /// - Parameter replaceForStall: jobs whose ingestion stalled with `stall.action: replace`.
     func decide(jobs: [Job], held: Set<String>, replaceForStall: Set<String>) async -> [Decision] {
-        let matches = JobMatcher.match(desired: config.jobs, polarisJobs: jobs) { state.jobs[$0]?.reconciler.jobID }
+        let matches = JobMatcher.matches(desired: config.jobs, polarisJobs: jobs) { state.jobs[$0]?.reconciler.jobID }
         let date = now()
         var decisions: [Decision] = []
         decisions.reserveCapacity(config.jobs.count)
         var driftChecksLeft = driftChecksPerCycle
-        for job in config.jobs {
+        for (position, job) in config.jobs.enumerated() {
             var record = state.jobs[job.name] ?? JobRecord(jobName: job.name)
-            let match = matches[job.name] ?? JobMatcher.Match(job: nil, adopted: false)
+            let match = matches[position]
             if let found = match.job, match.adopted {
                 record.reconciler.adopted(jobID: found.id)
             }
