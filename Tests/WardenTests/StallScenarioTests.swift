@@ -42,6 +42,23 @@ import Testing
         await harness.apiRequests().filter { $0.path.hasSuffix("/metrics") }
     }
 
+    /// Trackers of jobs no longer watched are dropped: by the next cycle after a reload that
+    /// turns stall detection off, and they stay gone.
+    @Test func aReloadWithoutStallDetectionDropsTheTrackers() async throws {
+        let harness = try await Self.runningHarness()
+        await harness.cycle()
+        #expect(await harness.supervisor.state.jobs.values.filter { $0.stall != nil }.count == Self.tables.count)
+        var config = harness.config
+        config.supervisor.stall = nil
+        await harness.supervisor.apply(config: config)
+        for _ in 0..<2 {
+            await harness.cycle()
+            #expect(await harness.supervisor.state.jobs.values.allSatisfy { $0.stall == nil })
+        }
+        #expect(await Self.metricsReads(harness).count > 0, "watched before the reload")
+        await harness.stop()
+    }
+
     @Test func aSilentStallIsReportedOnceAndClearedOnce() async throws {
         let harness = try await Self.runningHarness()
         for _ in 0..<4 { await harness.cycle() }

@@ -57,7 +57,10 @@ public struct Incidents: Hashable, Sendable {
 
     public var projectHeld: Bool { project != nil }
 
-    public func isBroken(_ connection: String) -> Bool { brokenConnections[connection] != nil }
+    /// Asked for every declared job every cycle: no lookup while no connection is broken.
+    public func isBroken(_ connection: String) -> Bool {
+        !brokenConnections.isEmpty && brokenConnections[connection] != nil
+    }
 
     /// True when the project should be asked for its state now.
     public func projectCheckDue(now: Date, firstCycle: Bool, newlyFailed: Int, declaredJobs: Int, createFailed: Bool)
@@ -140,6 +143,13 @@ public struct Incidents: Hashable, Sendable {
 
     /// Forgets attributions of jobs no longer listed (recreated, deleted).
     public mutating func keepAttributions(forJobIDs listed: Set<String>) {
-        attributed = attributed.filter { listed.contains($0.key) }
+        keepAttributions { listed.contains($0) }
+    }
+
+    /// As `keepAttributions(forJobIDs:)`, asking `isListed` per attributed job id (none are,
+    /// most cycles), so the caller builds no set of every listed id.
+    public mutating func keepAttributions(where isListed: (String) -> Bool) {
+        guard !attributed.isEmpty else { return }
+        attributed = attributed.filter { isListed($0.key) }
     }
 }

@@ -14,7 +14,8 @@ extension JobSupervisor {
     func checkIncidents(jobs: [Job]) async -> Set<String> {
         let date = now()
         let poll = config.supervisor.pollIntervalSeconds
-        let tables = Set(config.jobs.map(\.table))
+        // Needed only when a job failed since the last cycle.
+        lazy var tables = Set(config.jobs.map(\.table))
         var newlyFailed = 0
         var sourceFailures: Set<String> = []
         var statuses: [String: ExecutionStatus] = [:]
@@ -40,9 +41,8 @@ extension JobSupervisor {
             createRefused = false
             await checkProject(now: date, poll: poll)
         }
-        let connections = Set(config.jobs.map(\.connectionName))
         if !incidents.projectHeld {
-            for name in connections.sorted()
+            for name in connectionNames
             where incidents.connectionTestDue(name, now: date, newSourceFailure: sourceFailures.contains(name)) {
                 await testConnection(name, now: date, poll: poll)
             }
@@ -50,7 +50,7 @@ extension JobSupervisor {
         for job in jobs where job.executionStatus.isTerminal {
             _ = incidents.attribute(LiveJob(job), connection: job.connectionName ?? "")
         }
-        incidents.keepAttributions(forJobIDs: Set(statuses.keys))
+        incidents.keepAttributions { statuses[$0] != nil }
         if incidents.projectHeld { return Set(config.jobs.map(\.name)) }
         return Set(config.jobs.filter { incidents.isBroken($0.connectionName) }.map(\.name))
     }

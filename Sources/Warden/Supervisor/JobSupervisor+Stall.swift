@@ -18,9 +18,11 @@ extension JobSupervisor {
         lazy var byID: [String: Job] = Dictionary(jobs.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         var candidates: [String] = []
         var watched: [String: (DesiredJob, SupervisorSettings.Stall)] = [:]
+        let dropStaleTrackers = stallTrackersMayBeStale
+        stallTrackersMayBeStale = false
         for job in config.jobs {
             guard let settings = job.stallSettings(config.supervisor) else {
-                if state.jobs[job.name]?.stall != nil { state.jobs[job.name]?.stall = nil }
+                if dropStaleTrackers, state.jobs[job.name]?.stall != nil { state.jobs[job.name]?.stall = nil }
                 continue
             }
             guard var record = state.jobs[job.name], let id = record.reconciler.jobID, let observed = byID[id]

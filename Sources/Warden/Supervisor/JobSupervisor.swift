@@ -57,7 +57,17 @@ public actor JobSupervisor {
         }
     }
 
-    public private(set) var config: WardenConfig
+    public private(set) var config: WardenConfig {
+        didSet {
+            connectionNames = Self.connectionNames(of: config)
+            stallTrackersMayBeStale = true
+        }
+    }
+    /// The connections the declared jobs use, sorted: read every cycle, changed by a reload.
+    private(set) var connectionNames: [String]
+    /// True after a start, a reload or a takeover: jobs no longer watched may hold stall trackers,
+    /// which `sampleStalls` then drops, instead of reading every unwatched job's record each cycle.
+    var stallTrackersMayBeStale = true
     public internal(set) var state: WardenState
     public internal(set) var apiState: APIState = .unknown
     public private(set) var cyclesCompleted = 0
@@ -104,6 +114,7 @@ public actor JobSupervisor {
         metrics: WardenMetrics? = nil
     ) {
         self.config = config
+        self.connectionNames = Self.connectionNames(of: config)
         self.client = client
         self.store = store
         self.state = initialState
@@ -127,6 +138,7 @@ public actor JobSupervisor {
     /// dropped (it was not acting); its view of the job list, kept warm on standby, stays.
     public func takeOver(state fleetState: WardenState) {
         state = fleetState
+        stallTrackersMayBeStale = true
         lastRecorded = fleetState.persistedDigest
         lastPersisted = nil
         lastObserved = [:]
@@ -287,6 +299,10 @@ public actor JobSupervisor {
         state.jobs = state.jobs.filter { names.contains($0.key) }
         config = newConfig
         persist()
+    }
+
+    static func connectionNames(of config: WardenConfig) -> [String] {
+        Set(config.jobs.map(\.connectionName)).sorted()
     }
 
     /// `polaris-warden retry JOB`: clears gave-up and the crash-loop budget.
