@@ -14,9 +14,15 @@
 
 #include "cmemory_tuning.h"
 
+#if defined(__GLIBC__) || defined(__linux__)
+#include <features.h>
+#endif
+
+#if defined(__GLIBC__)
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#endif
 
 enum { warden_mmap_threshold = 128 * 1024 };
 
@@ -26,6 +32,9 @@ static int mmap_threshold = 0;
 int warden_malloc_arena_limit(void) { return arena_limit; }
 
 int warden_malloc_mmap_threshold(void) { return mmap_threshold; }
+
+// glibc only (the daemon's platform); elsewhere the allocator is left as it is.
+#if defined(__GLIBC__)
 
 /// The operator's own setting wins (glibc applied it before this runs): the environment
 /// variable or the tunable.
@@ -47,3 +56,5 @@ __attribute__((constructor)) static void warden_tune_malloc(void) {
         }
     }
 }
+
+#endif
