@@ -403,6 +403,19 @@ def new_api_key() -> str:
     return "pwk-" + secrets.token_hex(20)
 
 
+def callgrind_wrapper(warden_bin: str, workdir: str, out: str, options: str) -> str:
+    """A script in `workdir` that runs `warden_bin` under `valgrind --tool=callgrind OPTIONS`,
+    writing to `out`. valgrind 3.19 cannot read the DWARF 5 the toolchain emits: it runs a copy
+    without debug info (symbols stay, so functions are still named)."""
+    profiled = os.path.join(workdir, "polaris-warden")
+    subprocess.run(["objcopy", "--strip-debug", warden_bin, profiled], check=True)
+    wrapper = os.path.join(workdir, "valgrind-warden")
+    with open(wrapper, "w") as f:
+        f.write(f"#!/bin/sh\nexec valgrind --tool=callgrind {options} --callgrind-out-file={out} {profiled} \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    return wrapper
+
+
 def workdir(prefix: str) -> str:
     return tempfile.mkdtemp(prefix=prefix)
 

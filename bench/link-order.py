@@ -69,15 +69,8 @@ def main():
     # One declared job more than seeded: the first cycle creates it.
     tables = [f"{harness.SEED_TABLE_PREFIX}{i}" for i in range(args.jobs + 1)]
     config = harness.warden_config(emulator.port, tables, 2, timeout=60)
-    # valgrind 3.19 cannot read the DWARF 5 the toolchain emits (as in bench/profile.py).
-    profiled = os.path.join(work, "polaris-warden")
-    subprocess.run(["objcopy", "--strip-debug", warden_bin, profiled], check=True)
     callgrind_out = os.path.join(work, "callgrind.out")
-    wrapper = os.path.join(work, "valgrind-warden")
-    with open(wrapper, "w") as f:
-        f.write("#!/bin/sh\nexec valgrind --tool=callgrind --demangle=no --compress-strings=no "
-                f"--callgrind-out-file={callgrind_out} {profiled} \"$@\"\n")
-    os.chmod(wrapper, 0o755)
+    wrapper = harness.callgrind_wrapper(warden_bin, work, callgrind_out, "--demangle=no --compress-strings=no")
     notify = harness.NotifySocket(os.path.join(work, "notify.sock"))
     warden = harness.Warden(wrapper, work, config, key, notify)
 

@@ -39,16 +39,7 @@ def main():
     tables = [f"{harness.SEED_TABLE_PREFIX}{i}" for i in range(args.jobs)]
     # Under valgrind everything is ~50x slower: generous request timeout.
     config = harness.warden_config(emulator.port, tables, args.poll, timeout=60)
-    # valgrind 3.19 cannot read the DWARF 5 the toolchain emits: profile a copy without debug
-    # info (symbols stay, so functions are still named).
-    stripped = os.path.join(work, "polaris-warden")
-    subprocess.run(["objcopy", "--strip-debug", warden_bin, stripped], check=True)
-    warden_bin = stripped
-    wrapper = os.path.join(work, "valgrind-warden")
-    with open(wrapper, "w") as f:
-        f.write("#!/bin/sh\nexec valgrind --tool=callgrind --instr-atstart=no "
-                f"--callgrind-out-file={args.out} {warden_bin} \"$@\"\n")
-    os.chmod(wrapper, 0o755)
+    wrapper = harness.callgrind_wrapper(warden_bin, work, args.out, "--instr-atstart=no")
     notify = harness.NotifySocket(os.path.join(work, "notify.sock"))
     warden = harness.Warden(wrapper, work, config, key, notify)
     try:
