@@ -68,6 +68,25 @@ import Testing
         return (emulator, directory, configFile)
     }
 
+    /// Starts `polaris-warden run` on `configFile` with `directory` as its state directory,
+    /// telling `notify` what it tells systemd, its console log in `log`. `environment` (ours by
+    /// default) gets the notify socket and the test key on top.
+    static func startRun(
+        configFile: URL, directory: URL, notify: FakeNotifySocket, log: URL, arguments: [String] = [],
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> Process {
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments =
+            ["run", "--config", configFile.path, "--state-directory", directory.path, "--log", "console"] + arguments
+        process.environment = environment.merging(["NOTIFY_SOCKET": notify.path, "POLARIS_API_KEY": apiKey]) { $1 }
+        process.standardError = try FileHandle(forWritingTo: log)
+        process.standardOutput = process.standardError
+        try process.run()
+        return process
+    }
+
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("warden-daemon-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -162,18 +181,7 @@ import Testing
         let (emulator, directory, configFile) = try await Self.emulatorAndConfig(tables: ["orders"])
         let notify = try FakeNotifySocket()
         let logFile = directory.appendingPathComponent("warden.log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = [
-            "run", "--config", configFile.path, "--state-directory", directory.path, "--log", "console",
-        ]
-        process.environment = ProcessInfo.processInfo.environment.merging([
-            "NOTIFY_SOCKET": notify.path, "POLARIS_API_KEY": Self.apiKey,
-        ]) { $1 }
-        process.standardError = try FileHandle(forWritingTo: logFile)
-        process.standardOutput = process.standardError
-        try process.run()
+        let process = try Self.startRun(configFile: configFile, directory: directory, notify: notify, log: logFile)
         defer { if process.isRunning { process.terminate() } }
 
         // READY=1 only after the first cycle, with a STATUS naming the job count.
@@ -261,23 +269,14 @@ extension DaemonProcessTests {
         let (emulator, directory, configFile) = try await Self.emulatorAndConfig(tables: ["orders"])
         let notify = try FakeNotifySocket()
         let logFile = directory.appendingPathComponent("warden.log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = [
-            "run", "--config", configFile.path, "--state-directory", directory.path, "--log", "console",
-            "--log-level", "debug",
-        ]
         // Only the settings `environment` makes, none inherited from whoever runs the tests.
         let inherited = ProcessInfo.processInfo.environment.filter {
             !$0.key.hasPrefix("MALLOC_") && $0.key != "GLIBC_TUNABLES"
         }
-        process.environment = inherited.merging(
-            ["NOTIFY_SOCKET": notify.path, "POLARIS_API_KEY": Self.apiKey].merging(environment) { $1 }
-        ) { $1 }
-        process.standardError = try FileHandle(forWritingTo: logFile)
-        process.standardOutput = process.standardError
-        try process.run()
+        let process = try Self.startRun(
+            configFile: configFile, directory: directory, notify: notify, log: logFile,
+            arguments: ["--log-level", "debug"],
+            environment: inherited.merging(environment) { $1 })
         defer {
             process.terminate()
             process.waitUntilExit()
